@@ -1,0 +1,256 @@
+//! The VideoRoom plugin's requests and events, as Estrade uses them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A VideoRoom request body (the `body` of a Janus `message`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "request", rename_all = "lowercase")]
+pub enum VideoRoomRequest {
+    /// Join a room, as publisher or subscriber.
+    Join(Join),
+    /// Publish (or change) media, with an SDP offer alongside.
+    Configure {
+        /// Send audio.
+        audio: bool,
+        /// Send video.
+        video: bool,
+    },
+    /// Start receiving, with the SDP answer alongside.
+    Start,
+    /// Leave the room.
+    Leave,
+}
+
+/// The two kinds of `join`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "ptype", rename_all = "lowercase")]
+pub enum Join {
+    /// Join as a participant who can publish.
+    Publisher {
+        /// The room.
+        room: u64,
+        /// The name others see.
+        display: String,
+        /// The room PIN, if the room has one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pin: Option<String>,
+    },
+    /// Subscribe to the streams of other publishers.
+    Subscriber {
+        /// The room.
+        room: u64,
+        /// Ties the subscription to our publisher (required by `require_pvtid`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        private_id: Option<u64>,
+        /// What to receive.
+        streams: Vec<StreamRef>,
+        /// The room PIN, if the room has one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pin: Option<String>,
+    },
+}
+
+/// One feed (all its streams) to subscribe to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamRef {
+    /// The publisher id.
+    pub feed: u64,
+}
+
+/// A publisher in the room, as listed by Janus.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Publisher {
+    /// Janus's id for the participant (also the feed id).
+    pub id: u64,
+    /// Their display name.
+    #[serde(default)]
+    pub display: String,
+}
+
+/// Error codes of the VideoRoom plugin that Estrade tells apart.
+pub mod error_code {
+    /// No such room.
+    pub const NO_SUCH_ROOM: i64 = 426;
+    /// No such feed (subscribing before it is published).
+    pub const NO_SUCH_FEED: i64 = 428;
+    /// Wrong PIN or secret.
+    pub const UNAUTHORIZED: i64 = 433;
+    /// Room is full.
+    pub const TOO_MANY_PUBLISHERS: i64 = 432;
+    /// Name already taken.
+    pub const ID_EXISTS: i64 = 436;
+}
+
+/// An event from the VideoRoom plugin (the `plugindata.data` object).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum VideoRoomEvent {
+    /// We joined as a publisher.
+    Joined {
+        /// The room.
+        room: u64,
+        /// Our participant id.
+        id: u64,
+        /// Our private id, for subscriptions.
+        private_id: Option<u64>,
+        /// Who is already publishing.
+        publishers: Vec<Publisher>,
+    },
+    /// A subscriber handle is attached; an SDP offer comes alongside.
+    Attached {
+        /// The room.
+        room: u64,
+    },
+    /// A plugin-level error.
+    Error {
+        /// VideoRoom error code, see [`error_code`].
+        code: i64,
+        /// Janus's explanation.
+        reason: String,
+    },
+    /// New publishers appeared.
+    Publishers(Vec<Publisher>),
+    /// A participant left the room.
+    Leaving {
+        /// Their id.
+        id: u64,
+    },
+    /// A participant stopped publishing.
+    Unpublished {
+        /// Their id.
+        id: u64,
+    },
+    /// A participant joined (without publishing yet), with `notify_joining`.
+    Joining {
+        /// Their id.
+        id: u64,
+        /// Their name.
+        display: String,
+    },
+    /// The room was destroyed.
+    Destroyed {
+        /// The room.
+        room: u64,
+    },
+    /// A request was acknowledged with no other news (`configured`, `started`,
+    /// `left`, …); the key names which.
+    Ok(String),
+    /// Talking / stopped-talking, with `audiolevel_event`.
+    Talking {
+        /// Who.
+        id: u64,
+        /// Talking now or not.
+        talking: bool,
+    },
+    /// Anything else, kept whole for logging.
+    Other(Value),
+}
+
+fn id_of(v: &Value) -> Option<u64> {
+    // `leaving` is "ok" when the participant itself left; only numeric ids name someone else.
+    v.as_u64()
+}
+
+fn publishers_of(v: &Value) -> Vec<Publisher> {
+    v.as_array()
+        .map(|list| list.iter().filter_map(|p| serde_json::from_value(p.clone()).ok()).collect())
+        .unwrap_or_default()
+}
+
+impl VideoRoomEvent {
+    /// Reads a VideoRoom `plugindata.data` object. Unknown shapes become [`VideoRoomEvent::Other`].
+    pub fn from_plugin_data(data: &Value) -> Self {
+        let kind = data.get("videoroom").and_then(Value::as_str).unwrap_or_default();
+        let room = data.get("room").and_then(Value::as_u64).unwrap_or_default();
+        if let Some(code) = data.get("error_code").and_then(Value::as_i64) {
+            let reason = data.get("error").and_then(Value::as_str).unwrap_or_default().to_owned();
+            return VideoRoomEvent::Error { code, reason };
+        }
+        match kind {
+            "joined" => match data.get("id").and_then(Value::as_u64) {
+                Some(id) => VideoRoomEvent::Joined {
+                    room,
+                    id,
+                    private_id: data.get("private_id").and_then(Value::as_u64),
+                    publishers: data.get("publishers").map(publishers_of).unwrap_or_default(),
+                },
+                None => VideoRoomEvent::Other(data.clone()),
+            },
+            "attached" => VideoRoomEvent::Attached { room },
+            "destroyed" => VideoRoomEvent::Destroyed { room },
+            "talking" | "stopped-talking" => match data.get("id").and_then(Value::as_u64) {
+                Some(id) => VideoRoomEvent::Talking { id, talking: kind == "talking" },
+                None => VideoRoomEvent::Other(data.clone()),
+            },
+            "event" | "updated" => {
+                if let Some(list) = data.get("publishers") {
+                    return VideoRoomEvent::Publishers(publishers_of(list));
+                }
+                if let Some(id) = data.get("leaving").and_then(id_of) {
+                    return VideoRoomEvent::Leaving { id };
+                }
+                if let Some(id) = data.get("unpublished").and_then(id_of) {
+                    return VideoRoomEvent::Unpublished { id };
+                }
+                if let Some(j) = data.get("joining") {
+                    if let Some(id) = j.get("id").and_then(Value::as_u64) {
+                        let display = j.get("display").and_then(Value::as_str).unwrap_or_default().to_owned();
+                        return VideoRoomEvent::Joining { id, display };
+                    }
+                }
+                for key in ["configured", "started", "left", "leaving", "unpublished", "paused", "switched", "updated"] {
+                    if data.get(key).is_some() {
+                        return VideoRoomEvent::Ok(key.to_owned());
+                    }
+                }
+                VideoRoomEvent::Other(data.clone())
+            }
+            _ => VideoRoomEvent::Other(data.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn join_bodies_match_the_plugin_api() {
+        let body = serde_json::to_value(VideoRoomRequest::Join(Join::Publisher {
+            room: 1234,
+            display: "Mme Durand".into(),
+            pin: None,
+        }))
+        .expect("serialise");
+        assert_eq!(body, json!({"request":"join","ptype":"publisher","room":1234,"display":"Mme Durand"}));
+        let body = serde_json::to_value(VideoRoomRequest::Join(Join::Subscriber {
+            room: 1,
+            private_id: Some(9),
+            streams: vec![StreamRef { feed: 5 }],
+            pin: Some("42".into()),
+        }))
+        .expect("serialise");
+        assert_eq!(body["streams"][0]["feed"], 5);
+        assert_eq!(body["ptype"], "subscriber");
+        let c = serde_json::to_value(VideoRoomRequest::Configure { audio: true, video: false }).expect("ser");
+        assert_eq!(c, json!({"request":"configure","audio":true,"video":false}));
+    }
+
+    #[test]
+    fn reads_events() {
+        let joined = json!({"videoroom":"joined","room":1,"id":10,"private_id":99,
+            "publishers":[{"id":11,"display":"Léa","streams":[]},{"bogus":true}]});
+        assert_eq!(
+            VideoRoomEvent::from_plugin_data(&joined),
+            VideoRoomEvent::Joined { room: 1, id: 10, private_id: Some(99), publishers: vec![Publisher { id: 11, display: "Léa".into() }] }
+        );
+        let err = json!({"videoroom":"event","error_code":426,"error":"No such room (9)"});
+        assert!(matches!(VideoRoomEvent::from_plugin_data(&err), VideoRoomEvent::Error { code: 426, .. }));
+        assert_eq!(VideoRoomEvent::from_plugin_data(&json!({"videoroom":"event","room":1,"leaving":11})), VideoRoomEvent::Leaving { id: 11 });
+        assert_eq!(VideoRoomEvent::from_plugin_data(&json!({"videoroom":"event","room":1,"leaving":"ok"})), VideoRoomEvent::Ok("leaving".into()));
+        assert_eq!(VideoRoomEvent::from_plugin_data(&json!({"videoroom":"event","configured":"ok"})), VideoRoomEvent::Ok("configured".into()));
+        assert!(matches!(VideoRoomEvent::from_plugin_data(&json!(42)), VideoRoomEvent::Other(_)));
+    }
+}
