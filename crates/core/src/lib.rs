@@ -1,1 +1,16 @@
-//! placeholder
+//! The classroom model and the async driver that runs a class session.
+//!
+//! `core` knows Janus only through `signaling` and `proto`, and knows the
+//! network and WebRTC only through the traits in [`link`] and [`peer`]: the
+//! desktop app and `estrade-cli` plug real adapters in, tests plug in fakes.
+//! It never depends on Tauri or on a device.
+
+pub mod error;
+pub mod link;
+pub mod model;
+pub mod peer;
+mod session;
+
+pub use error::{JoinError, UserMessage};
+pub use model::{ClassEvent, JoinOptions, MediaKind, Participant, ParticipantId};
+pub use session::{join, ClassHandle};

@@ -1,0 +1,114 @@
+//! Errors of joining a class, each with a message a teacher can read.
+
+use std::time::Duration;
+
+/// A message for a person, in French and in English, saying what to do next.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UserMessage {
+    /// Français.
+    pub fr: String,
+    /// English.
+    pub en: String,
+}
+
+/// Joining failed. Each variant says whether retrying may help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JoinError {
+    /// The server could not be reached. Retry later, or check the address.
+    #[error("cannot reach the classroom server at {address}: {reason}")]
+    Unreachable {
+        /// The address that was tried.
+        address: String,
+        /// What the network said.
+        reason: String,
+    },
+    /// The address is not a WebSocket address. Retrying will not help.
+    #[error("invalid server address {address:?}: {reason}")]
+    BadAddress {
+        /// What was given.
+        address: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The class does not exist on that server. Retrying will not help.
+    #[error("class {room} does not exist on this server")]
+    NoSuchClass {
+        /// The class number.
+        room: u64,
+    },
+    /// The PIN is wrong or missing. Retry with the right PIN.
+    #[error("wrong or missing PIN for class {room}")]
+    WrongPin {
+        /// The class number.
+        room: u64,
+    },
+    /// The class is full. Retry later.
+    #[error("class {room} is full")]
+    ClassFull {
+        /// The class number.
+        room: u64,
+    },
+    /// The server refused for another reason.
+    #[error("the server refused to join: {reason}")]
+    Refused {
+        /// The server's reason.
+        reason: String,
+    },
+    /// The server stopped answering during the join. Retry.
+    #[error("the server did not answer within {0:?}")]
+    TimedOut(Duration),
+    /// The connection closed during the join. Retry.
+    #[error("the connection closed while joining: {reason}")]
+    ConnectionLost {
+        /// Why.
+        reason: String,
+    },
+    /// Our own media could not be set up (codec or network). Retrying will not help.
+    #[error("could not set up media: {reason}")]
+    Media {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl JoinError {
+    /// What to tell the person joining, in both languages.
+    pub fn user_message(&self) -> UserMessage {
+        let (fr, en) = match self {
+            JoinError::Unreachable { address, .. } => (
+                format!("Impossible de joindre le serveur de classe {address}. Vérifiez votre connexion à Internet et l'adresse du serveur, puis réessayez."),
+                format!("Cannot reach the classroom server {address}. Check your Internet connection and the server address, then try again."),
+            ),
+            JoinError::BadAddress { address, .. } => (
+                format!("L'adresse du serveur « {address} » n'est pas valable. Elle doit commencer par wss:// (ou ws://). Demandez-la à votre établissement."),
+                format!("The server address \"{address}\" is not valid. It must start with wss:// (or ws://). Ask your school for it."),
+            ),
+            JoinError::NoSuchClass { room } => (
+                format!("La classe {room} n'existe pas sur ce serveur. Vérifiez le code de la classe auprès de l'enseignant."),
+                format!("Class {room} does not exist on this server. Check the class code with your teacher."),
+            ),
+            JoinError::WrongPin { room } => (
+                format!("Le code PIN de la classe {room} est incorrect. Vérifiez-le auprès de l'enseignant et réessayez."),
+                format!("The PIN for class {room} is wrong. Check it with your teacher and try again."),
+            ),
+            JoinError::ClassFull { room } => (
+                format!("La classe {room} est complète. Prévenez l'enseignant ou réessayez plus tard."),
+                format!("Class {room} is full. Tell your teacher or try again later."),
+            ),
+            JoinError::Refused { reason } => (
+                format!("Le serveur a refusé l'entrée dans la classe ({reason}). Réessayez, puis prévenez l'enseignant si cela continue."),
+                format!("The server refused to let you in ({reason}). Try again, and tell your teacher if it keeps happening."),
+            ),
+            JoinError::TimedOut(_) | JoinError::ConnectionLost { .. } => (
+                "Le serveur de classe ne répond pas. Réessayez dans un instant.".to_owned(),
+                "The classroom server is not answering. Try again in a moment.".to_owned(),
+            ),
+            JoinError::Media { .. } => (
+                "Le son ou la vidéo n'a pas pu démarrer. Redémarrez Estrade ; si cela continue, prévenez le service informatique.".to_owned(),
+                "Sound or video could not start. Restart Estrade; if it keeps happening, tell your IT support.".to_owned(),
+            ),
+        };
+        UserMessage { fr, en }
+    }
+}

@@ -1,0 +1,103 @@
+//! What a class is made of, as the UI and the CLI see it.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Janus's id for a participant in a room (also the id of their feed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ParticipantId(pub u64);
+
+impl std::fmt::Display for ParticipantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Someone in the class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Participant {
+    /// Server id.
+    pub id: ParticipantId,
+    /// The name they joined with.
+    pub name: String,
+}
+
+/// Audio or video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    /// Sound.
+    Audio,
+    /// Pictures.
+    Video,
+}
+
+/// How to join a class.
+#[derive(Debug, Clone)]
+pub struct JoinOptions {
+    /// The server's WebSocket address, e.g. `wss://classe.example.fr/janus`.
+    pub server: String,
+    /// The class (VideoRoom) number.
+    pub room: u64,
+    /// The name others will see.
+    pub name: String,
+    /// The class PIN, if it has one.
+    pub pin: Option<String>,
+    /// Give up connecting after this long.
+    pub connect_timeout: Duration,
+}
+
+/// Something that happened in the class. Events for one participant arrive
+/// in order: `ParticipantJoined`, then `MediaFlowing`, then `ParticipantLeft`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClassEvent {
+    /// Someone is in the class (already there when we joined, or just arrived).
+    ParticipantJoined {
+        /// Who.
+        participant: Participant,
+    },
+    /// Someone left the class.
+    ParticipantLeft {
+        /// Who.
+        participant: Participant,
+    },
+    /// Our own media reached the server.
+    Publishing,
+    /// The first audio or video of a participant was decoded.
+    MediaFlowing {
+        /// Whose.
+        participant: Participant,
+        /// Which.
+        kind: MediaKind,
+        /// From our subscription request to the first decoded frame.
+        #[serde(serialize_with = "as_millis")]
+        after: Duration,
+    },
+    /// Media with one participant failed; the rest of the class carries on.
+    MediaFailed {
+        /// Whose (None: our own publication).
+        participant: Option<Participant>,
+        /// Why.
+        reason: String,
+    },
+    /// The server sent something we could not use; it was ignored.
+    Warning {
+        /// What.
+        message: String,
+    },
+    /// The connection to the server is gone.
+    ConnectionLost {
+        /// Why.
+        reason: String,
+    },
+    /// We left the class on request.
+    Left,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}

@@ -1,0 +1,111 @@
+//! Peer connections, as the driver needs them. `estrade-rtc` implements these
+//! traits over webrtc-rs.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use estrade_media::{AudioSource, VideoFrame, VideoSource};
+use tokio::sync::mpsc;
+
+use crate::{MediaKind, Participant};
+
+/// A peer connection failed to set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PeerError(pub String);
+
+/// Which connection an event is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerRole {
+    /// Our own publication.
+    Publisher,
+    /// Our subscription to someone's feed.
+    Subscriber(Participant),
+}
+
+/// What a peer connection reports to the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerEventKind {
+    /// ICE and DTLS are up.
+    Connected,
+    /// The first frame of this kind was decoded.
+    FirstMedia(MediaKind),
+    /// The connection failed or closed unexpectedly.
+    Failed(String),
+}
+
+/// An event from a peer connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerEvent {
+    /// Which connection.
+    pub role: PeerRole,
+    /// What happened.
+    pub kind: PeerEventKind,
+}
+
+/// Where peer connections send their events.
+pub type PeerEvents = mpsc::UnboundedSender<PeerEvent>;
+
+/// What we send.
+#[derive(Default)]
+pub struct LocalMedia {
+    /// Our sound, if we send any.
+    pub audio: Option<Box<dyn AudioSource>>,
+    /// Our picture, if we send any.
+    pub video: Option<Box<dyn VideoSource>>,
+}
+
+impl std::fmt::Debug for LocalMedia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalMedia").field("audio", &self.audio.is_some()).field("video", &self.video.is_some()).finish()
+    }
+}
+
+impl LocalMedia {
+    /// Whether there is anything to send.
+    pub fn is_empty(&self) -> bool {
+        self.audio.is_none() && self.video.is_none()
+    }
+}
+
+/// Receives everyone's decoded media. Called from media threads: keep it quick.
+pub trait RemoteMediaSink: Send + Sync {
+    /// Decoded 48 kHz mono audio from `from`.
+    fn audio(&self, from: &Participant, pcm: &[i16]);
+    /// A decoded picture from `from`.
+    fn video(&self, from: &Participant, frame: &VideoFrame);
+}
+
+/// Our publication's connection.
+#[async_trait]
+pub trait Publisher: Send {
+    /// The SDP offer to send to the server.
+    fn offer(&self) -> String;
+    /// Applies the server's answer; media starts flowing once connected.
+    async fn accept_answer(&mut self, sdp: String) -> Result<(), PeerError>;
+    /// Stops sending and closes the connection.
+    async fn close(self: Box<Self>);
+}
+
+/// A subscription's connection.
+#[async_trait]
+pub trait Subscriber: Send {
+    /// Stops receiving and closes the connection.
+    async fn close(self: Box<Self>);
+}
+
+/// Makes peer connections.
+#[async_trait]
+pub trait PeerFactory: Send + Sync {
+    /// A send-only connection for `media`, with its offer ready.
+    async fn publisher(&self, media: LocalMedia, events: PeerEvents) -> Result<Box<dyn Publisher>, PeerError>;
+    /// A receive-only connection answering the server's `offer` for `from`'s
+    /// feed; returns it with the SDP answer.
+    async fn subscriber(
+        &self,
+        from: Participant,
+        offer: String,
+        sink: Arc<dyn RemoteMediaSink>,
+        events: PeerEvents,
+    ) -> Result<(Box<dyn Subscriber>, String), PeerError>;
+}

@@ -1,0 +1,496 @@
+//! The class session driver: joins, then runs the event loop that wires the
+//! signaling machine, the link and the peer connections together.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use estrade_proto::videoroom::{error_code, Join, Publisher as RoomPublisher, StreamRef, VideoRoomEvent, VideoRoomRequest};
+use estrade_proto::{Jsep, JsepType, VIDEOROOM_PLUGIN};
+use estrade_signaling::{Input, Output, RequestError, RequestId, Session, SessionConfig, SessionEvent};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use crate::link::{Connector, LinkEvent, SignalLink};
+use crate::peer::{LocalMedia, PeerEvent, PeerEventKind, PeerFactory, PeerRole, Publisher, RemoteMediaSink, Subscriber};
+use crate::{ClassEvent, JoinError, JoinOptions, Participant, ParticipantId};
+
+/// How long leaving may wait for the server's goodbye before closing anyway.
+const LEAVE_GRACE: Duration = Duration::from_secs(2);
+
+enum Command {
+    Leave(oneshot::Sender<()>),
+}
+
+/// A joined class. Drop it or call [`ClassHandle::leave`] to go.
+#[derive(Debug)]
+pub struct ClassHandle {
+    me: Participant,
+    commands: mpsc::UnboundedSender<Command>,
+    task: JoinHandle<()>,
+}
+
+impl ClassHandle {
+    /// Ourselves, as the class sees us.
+    pub fn me(&self) -> &Participant {
+        &self.me
+    }
+
+    /// Leaves the class cleanly: says goodbye to the server, closes media.
+    pub async fn leave(self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Leave(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        let _ = self.task.await;
+    }
+}
+
+/// A failed request during the join phase.
+enum CallError {
+    Request(RequestError),
+    Closed(String),
+}
+
+/// The link plus the session machine, pumped together.
+struct Conn {
+    session: Session,
+    link: SignalLink,
+    /// Events that arrived while waiting for a specific reply.
+    deferred: VecDeque<SessionEvent>,
+}
+
+struct Reply {
+    data: Value,
+    jsep: Option<Jsep>,
+    id: Option<u64>,
+}
+
+impl Conn {
+    fn now() -> std::time::Instant {
+        Instant::now().into_std()
+    }
+
+    /// The next event from the session machine. Cancel-safe: nothing is lost
+    /// if the future is dropped.
+    async fn next_event(&mut self) -> Result<SessionEvent, String> {
+        loop {
+            match self.session.poll_output() {
+                Output::Transmit(text) => {
+                    if self.link.outgoing.send(text).is_err() {
+                        return Err("the link to the server is closed".into());
+                    }
+                }
+                Output::Event(event) => return Ok(event),
+                Output::Timeout(deadline) => {
+                    let sleep = async {
+                        match deadline {
+                            Some(d) => tokio::time::sleep_until(Instant::from_std(d)).await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        msg = self.link.incoming.recv() => match msg {
+                            Some(LinkEvent::Text(text)) => self.session.handle_input(Input::Receive(Self::now(), &text)),
+                            Some(LinkEvent::Closed { reason }) => return Err(reason),
+                            None => return Err("the link to the server ended".into()),
+                        },
+                        () = sleep => self.session.handle_input(Input::Timeout(Self::now())),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for the outcome of `request`, setting other events aside.
+    async fn wait(&mut self, request: RequestId) -> Result<Reply, CallError> {
+        loop {
+            let event = self.next_event().await.map_err(CallError::Closed)?;
+            match event {
+                SessionEvent::Created { request: r, session_id } if r == request => {
+                    return Ok(Reply { data: Value::Null, jsep: None, id: Some(session_id) })
+                }
+                SessionEvent::Attached { request: r, handle } if r == request => {
+                    return Ok(Reply { data: Value::Null, jsep: None, id: Some(handle) })
+                }
+                SessionEvent::Replied { request: r, data, jsep, .. } if r == request => {
+                    return Ok(Reply { data, jsep, id: None })
+                }
+                SessionEvent::Done { request: r } if r == request => return Ok(Reply { data: Value::Null, jsep: None, id: None }),
+                SessionEvent::Failed { request: r, error } if r == request => return Err(CallError::Request(error)),
+                other => self.deferred.push_back(other),
+            }
+        }
+    }
+
+    async fn attach(&mut self) -> Result<u64, CallError> {
+        let req = self.session.attach(Self::now(), VIDEOROOM_PLUGIN);
+        let reply = self.wait(req).await?;
+        reply.id.ok_or_else(|| CallError::Request(RequestError::Malformed("attach without handle".into())))
+    }
+
+    async fn videoroom(&mut self, handle: u64, body: VideoRoomRequest, jsep: Option<Jsep>) -> Result<(VideoRoomEvent, Option<Jsep>), CallError> {
+        let body = serde_json::to_value(body).expect("VideoRoom requests are plain data");
+        let req = self.session.message(Self::now(), handle, body, jsep);
+        let reply = self.wait(req).await?;
+        Ok((VideoRoomEvent::from_plugin_data(&reply.data), reply.jsep))
+    }
+}
+
+fn join_error(e: CallError) -> JoinError {
+    match e {
+        CallError::Closed(reason) => JoinError::ConnectionLost { reason },
+        CallError::Request(RequestError::TimedOut(d)) => JoinError::TimedOut(d),
+        CallError::Request(other) => JoinError::Refused { reason: other.to_string() },
+    }
+}
+
+fn room_error(room: u64, code: i64, reason: String) -> JoinError {
+    match code {
+        error_code::NO_SUCH_ROOM => JoinError::NoSuchClass { room },
+        error_code::UNAUTHORIZED => JoinError::WrongPin { room },
+        error_code::TOO_MANY_PUBLISHERS => JoinError::ClassFull { room },
+        _ => JoinError::Refused { reason: format!("{reason} ({code})") },
+    }
+}
+
+/// Joins a class: connects, enters the room, publishes `media`, and starts
+/// receiving everyone else into `sink`. Returns once we are in the class;
+/// everything after that arrives as [`ClassEvent`]s.
+pub async fn join(
+    options: JoinOptions,
+    connector: Arc<dyn Connector>,
+    peers: Arc<dyn PeerFactory>,
+    media: LocalMedia,
+    sink: Arc<dyn RemoteMediaSink>,
+) -> Result<(ClassHandle, mpsc::UnboundedReceiver<ClassEvent>), JoinError> {
+    let room = options.room;
+    let span = info_span!("class", room, name = %options.name);
+    async move {
+        let link = match tokio::time::timeout(options.connect_timeout, connector.connect(&options.server)).await {
+            Ok(link) => link?,
+            Err(_) => {
+                return Err(JoinError::Unreachable {
+                    address: options.server.clone(),
+                    reason: format!("no answer within {} s", options.connect_timeout.as_secs()),
+                })
+            }
+        };
+        let mut conn = Conn { session: Session::new(SessionConfig::default()), link, deferred: VecDeque::new() };
+        let create = conn.session.create(Conn::now());
+        conn.wait(create).await.map_err(|e| join_error(e))?;
+        let handle = conn.attach().await.map_err(|e| join_error(e))?;
+        let join = Join::Publisher { room, display: options.name.clone(), pin: options.pin.clone() };
+        let (event, _) = conn.videoroom(handle, VideoRoomRequest::Join(join), None).await.map_err(|e| join_error(e))?;
+        let (me, private_id, already) = match event {
+            VideoRoomEvent::Joined { id, private_id, publishers, .. } => (ParticipantId(id), private_id, publishers),
+            VideoRoomEvent::Error { code, reason } => return Err(room_error(room, code, reason)),
+            other => return Err(JoinError::Refused { reason: format!("unexpected answer to join: {other:?}") }),
+        };
+        info!(id = %me, "joined");
+        let (peer_tx, peer_rx) = mpsc::unbounded_channel();
+        let publisher = if media.is_empty() {
+            None
+        } else {
+            let (audio, video) = (media.audio.is_some(), media.video.is_some());
+            let mut publisher = peers.publisher(media, peer_tx.clone()).await.map_err(|e| JoinError::Media { reason: e.0 })?;
+            let offer = Jsep { kind: JsepType::Offer, sdp: publisher.offer() };
+            let (event, answer) = conn
+                .videoroom(handle, VideoRoomRequest::Configure { audio, video }, Some(offer))
+                .await
+                .map_err(|e| join_error(e))?;
+            if let VideoRoomEvent::Error { code, reason } = event {
+                publisher.close().await;
+                return Err(JoinError::Refused { reason: format!("cannot publish: {reason} ({code})") });
+            }
+            let Some(answer) = answer.filter(|j| j.kind == JsepType::Answer) else {
+                publisher.close().await;
+                return Err(JoinError::Refused { reason: "the server sent no SDP answer".into() });
+            };
+            publisher.accept_answer(answer.sdp).await.map_err(|e| JoinError::Media { reason: e.0 })?;
+            Some(publisher)
+        };
+        let me_participant = Participant { id: me, name: options.name.clone() };
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let driver = Driver {
+            conn,
+            room,
+            pin: options.pin.clone(),
+            me,
+            private_id,
+            handle,
+            publisher,
+            participants: HashMap::new(),
+            subscriptions: HashMap::new(),
+            handle_owner: HashMap::new(),
+            peers,
+            sink,
+            peer_tx,
+            events: events_tx,
+        };
+        let task = tokio::spawn(driver.run(already, cmd_rx, peer_rx).in_current_span());
+        Ok((ClassHandle { me: me_participant, commands: cmd_tx, task }, events_rx))
+    }
+    .instrument(span)
+    .await
+}
+
+struct Subscription {
+    handle: u64,
+    peer: Box<dyn Subscriber>,
+    requested_at: Instant,
+}
+
+struct Driver {
+    conn: Conn,
+    room: u64,
+    pin: Option<String>,
+    me: ParticipantId,
+    private_id: Option<u64>,
+    handle: u64,
+    publisher: Option<Box<dyn Publisher>>,
+    participants: HashMap<ParticipantId, Participant>,
+    subscriptions: HashMap<ParticipantId, Subscription>,
+    handle_owner: HashMap<u64, ParticipantId>,
+    peers: Arc<dyn PeerFactory>,
+    sink: Arc<dyn RemoteMediaSink>,
+    peer_tx: mpsc::UnboundedSender<PeerEvent>,
+    events: mpsc::UnboundedSender<ClassEvent>,
+}
+
+enum Step {
+    Session(SessionEvent),
+    Peer(PeerEvent),
+    Leave(Option<oneshot::Sender<()>>),
+    Lost(String),
+}
+
+impl Driver {
+    fn emit(&self, event: ClassEvent) {
+        debug!(?event, "class event");
+        // The receiver may be gone (the app stopped listening); the class goes on.
+        let _ = self.events.send(event);
+    }
+
+    async fn run(
+        mut self,
+        already: Vec<RoomPublisher>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut peer_rx: mpsc::UnboundedReceiver<PeerEvent>,
+    ) {
+        self.publishers_appeared(already).await;
+        loop {
+            let step = if let Some(event) = self.conn.deferred.pop_front() {
+                Step::Session(event)
+            } else {
+                tokio::select! {
+                    event = self.conn.next_event() => match event {
+                        Ok(event) => Step::Session(event),
+                        Err(reason) => Step::Lost(reason),
+                    },
+                    Some(event) = peer_rx.recv() => Step::Peer(event),
+                    command = commands.recv() => match command {
+                        Some(Command::Leave(done)) => Step::Leave(Some(done)),
+                        None => Step::Leave(None),
+                    },
+                }
+            };
+            match step {
+                Step::Session(event) => {
+                    if let Err(reason) = self.on_session_event(event).await {
+                        self.shutdown().await;
+                        self.emit(ClassEvent::ConnectionLost { reason });
+                        return;
+                    }
+                }
+                Step::Peer(event) => self.on_peer_event(event),
+                Step::Lost(reason) => {
+                    warn!(%reason, "connection lost");
+                    self.shutdown().await;
+                    self.emit(ClassEvent::ConnectionLost { reason });
+                    return;
+                }
+                Step::Leave(done) => {
+                    self.leave().await;
+                    self.emit(ClassEvent::Left);
+                    if let Some(done) = done {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles one session event. An `Err` means the session is over.
+    async fn on_session_event(&mut self, event: SessionEvent) -> Result<(), String> {
+        match event {
+            SessionEvent::PluginEvent { handle, data, .. } if handle == self.handle => {
+                match VideoRoomEvent::from_plugin_data(&data) {
+                    VideoRoomEvent::Publishers(list) => self.publishers_appeared(list).await,
+                    VideoRoomEvent::Joining { id, display } => {
+                        self.participant_seen(Participant { id: ParticipantId(id), name: display });
+                    }
+                    VideoRoomEvent::Leaving { id } => self.participant_left(ParticipantId(id)).await,
+                    VideoRoomEvent::Unpublished { id } => self.unsubscribe(ParticipantId(id)).await,
+                    VideoRoomEvent::Destroyed { .. } => return Err("the class was closed on the server".into()),
+                    VideoRoomEvent::Error { code, reason } => {
+                        self.emit(ClassEvent::Warning { message: format!("server error {code}: {reason}") })
+                    }
+                    other => debug!(?other, "videoroom event"),
+                }
+            }
+            SessionEvent::PluginEvent { handle, data, .. } => debug!(handle, %data, "subscriber event"),
+            SessionEvent::WebrtcUp { handle } if handle == self.handle => self.emit(ClassEvent::Publishing),
+            SessionEvent::HangUp { handle, reason } => {
+                if handle == self.handle {
+                    self.emit(ClassEvent::MediaFailed { participant: None, reason: format!("server hung up: {reason}") });
+                } else if let Some(owner) = self.handle_owner.get(&handle).and_then(|id| self.participants.get(id)) {
+                    debug!(participant = %owner.id, %reason, "subscription hung up");
+                }
+            }
+            SessionEvent::SessionLost { reason } => return Err(reason),
+            SessionEvent::Ignored { reason } => self.emit(ClassEvent::Warning { message: reason }),
+            SessionEvent::Failed { request, error } => debug!(?request, %error, "late request failed"),
+            other => debug!(?other, "session event"),
+        }
+        Ok(())
+    }
+
+    fn on_peer_event(&mut self, event: PeerEvent) {
+        match (event.role, event.kind) {
+            (PeerRole::Subscriber(p), PeerEventKind::FirstMedia(kind)) => {
+                if let Some(sub) = self.subscriptions.get(&p.id) {
+                    let after = sub.requested_at.elapsed();
+                    self.emit(ClassEvent::MediaFlowing { participant: p, kind, after });
+                }
+            }
+            (PeerRole::Subscriber(p), PeerEventKind::Failed(reason)) => {
+                if self.subscriptions.contains_key(&p.id) {
+                    self.emit(ClassEvent::MediaFailed { participant: Some(p), reason });
+                }
+            }
+            (PeerRole::Publisher, PeerEventKind::Failed(reason)) => {
+                self.emit(ClassEvent::MediaFailed { participant: None, reason });
+            }
+            (role, PeerEventKind::Connected) => debug!(?role, "peer connected"),
+            (role, kind) => debug!(?role, ?kind, "peer event"),
+        }
+    }
+
+    fn participant_seen(&mut self, p: Participant) -> bool {
+        if p.id == self.me || self.participants.contains_key(&p.id) {
+            return false;
+        }
+        info!(id = %p.id, name = %p.name, "participant joined");
+        self.participants.insert(p.id, p.clone());
+        self.emit(ClassEvent::ParticipantJoined { participant: p });
+        true
+    }
+
+    async fn publishers_appeared(&mut self, list: Vec<RoomPublisher>) {
+        for p in list {
+            let participant = Participant { id: ParticipantId(p.id), name: p.display };
+            if participant.id == self.me {
+                continue;
+            }
+            self.participant_seen(participant.clone());
+            if !self.subscriptions.contains_key(&participant.id) {
+                if let Err(reason) = self.subscribe(participant.clone()).await {
+                    warn!(participant = %participant.id, %reason, "subscription failed");
+                    self.emit(ClassEvent::MediaFailed { participant: Some(participant), reason });
+                }
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, from: Participant) -> Result<(), String> {
+        let requested_at = Instant::now();
+        let handle = self.conn.attach().await.map_err(describe)?;
+        let join = Join::Subscriber {
+            room: self.room,
+            private_id: self.private_id,
+            streams: vec![StreamRef { feed: from.id.0 }],
+            pin: self.pin.clone(),
+        };
+        let result = self.finish_subscribe(handle, join, from.clone(), requested_at).await;
+        if result.is_err() {
+            self.conn.session.detach(Conn::now(), handle);
+        }
+        result
+    }
+
+    async fn finish_subscribe(&mut self, handle: u64, join: Join, from: Participant, requested_at: Instant) -> Result<(), String> {
+        let (event, offer) = self.conn.videoroom(handle, VideoRoomRequest::Join(join), None).await.map_err(describe)?;
+        if let VideoRoomEvent::Error { code, reason } = event {
+            return Err(format!("server refused the subscription: {reason} ({code})"));
+        }
+        let offer = offer.filter(|j| j.kind == JsepType::Offer).ok_or("the server sent no SDP offer")?;
+        let (peer, answer) = self
+            .peers
+            .subscriber(from.clone(), offer.sdp, Arc::clone(&self.sink), self.peer_tx.clone())
+            .await
+            .map_err(|e| e.0)?;
+        let answer = Jsep { kind: JsepType::Answer, sdp: answer };
+        match self.conn.videoroom(handle, VideoRoomRequest::Start, Some(answer)).await {
+            Ok((VideoRoomEvent::Error { code, reason }, _)) => {
+                peer.close().await;
+                return Err(format!("server refused to start: {reason} ({code})"));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                peer.close().await;
+                return Err(describe(e));
+            }
+        }
+        self.handle_owner.insert(handle, from.id);
+        self.subscriptions.insert(from.id, Subscription { handle, peer, requested_at });
+        Ok(())
+    }
+
+    async fn unsubscribe(&mut self, id: ParticipantId) {
+        if let Some(sub) = self.subscriptions.remove(&id) {
+            self.handle_owner.remove(&sub.handle);
+            sub.peer.close().await;
+            self.conn.session.detach(Conn::now(), sub.handle);
+        }
+    }
+
+    async fn participant_left(&mut self, id: ParticipantId) {
+        self.unsubscribe(id).await;
+        if let Some(participant) = self.participants.remove(&id) {
+            info!(id = %participant.id, name = %participant.name, "participant left");
+            self.emit(ClassEvent::ParticipantLeft { participant });
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        for (_, sub) in self.subscriptions.drain() {
+            sub.peer.close().await;
+        }
+        if let Some(publisher) = self.publisher.take() {
+            publisher.close().await;
+        }
+    }
+
+    async fn leave(&mut self) {
+        let body = serde_json::to_value(VideoRoomRequest::Leave).expect("plain data");
+        let req = self.conn.session.message(Conn::now(), self.handle, body, None);
+        // A goodbye is a courtesy: don't hold the user hostage to a slow server.
+        let _ = tokio::time::timeout(LEAVE_GRACE, self.conn.wait(req)).await;
+        self.shutdown().await;
+        let req = self.conn.session.destroy(Conn::now());
+        let _ = tokio::time::timeout(LEAVE_GRACE, self.conn.wait(req)).await;
+    }
+}
+
+fn describe(e: CallError) -> String {
+    match e {
+        CallError::Closed(reason) => reason,
+        CallError::Request(e) => e.to_string(),
+    }
+}
