@@ -1,1 +1,235 @@
-fn main() {}
+//! `estrade-cli`: the Estrade core without a window, for tests, load and benchmarks.
+//!
+//! See the README for the command-line contract; it is scripted against, so
+//! keep it stable.
+
+mod record;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use estrade_core::peer::LocalMedia;
+use estrade_core::{ClassEvent, JoinOptions};
+use estrade_media::pattern::TestPattern;
+use estrade_media::{ToneSource, WavSource};
+use estrade_rtc::{RtcConfig, WebrtcPeers};
+use estrade_ws::WsConnector;
+
+#[derive(Parser, Debug)]
+#[command(name = "estrade-cli", version, about = "Estrade classroom client, headless")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Join a class as a participant, send media, receive everyone else's.
+    Join(JoinArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct JoinArgs {
+    /// Classroom server WebSocket address, e.g. ws://127.0.0.1:8188.
+    #[arg(long)]
+    server: String,
+    /// Class (room) number.
+    #[arg(long)]
+    room: u64,
+    /// Name shown to the others.
+    #[arg(long)]
+    name: String,
+    /// Class PIN, if it has one.
+    #[arg(long)]
+    pin: Option<String>,
+    /// Audio to send: tone:HZ, wav:PATH (16-bit 48 kHz) or none.
+    #[arg(long, default_value = "tone:440")]
+    send_audio: AudioChoice,
+    /// Video to send: pattern (640x360, 15 fps, numbered frames) or none.
+    #[arg(long, default_value = "pattern")]
+    send_video: VideoChoice,
+    /// Leave after this many seconds (default: stay until Ctrl-C).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Write each remote participant's decoded audio and frame log here.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Restrict ICE host candidates to these local addresses (repeatable).
+    #[arg(long = "ice-addr")]
+    ice_addrs: Vec<IpAddr>,
+    /// Give up connecting after this many seconds.
+    #[arg(long, default_value_t = 5.0)]
+    connect_timeout: f64,
+}
+
+#[derive(Debug, Clone)]
+enum AudioChoice {
+    Tone(f64),
+    Wav(PathBuf),
+    None,
+}
+
+impl std::str::FromStr for AudioChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "none" {
+            return Ok(AudioChoice::None);
+        }
+        if let Some(hz) = s.strip_prefix("tone:") {
+            let hz: f64 = hz.parse().map_err(|_| format!("not a frequency: {hz}"))?;
+            if !(20.0..=20_000.0).contains(&hz) {
+                return Err(format!("tone frequency must be between 20 and 20000 Hz, got {hz}"));
+            }
+            return Ok(AudioChoice::Tone(hz));
+        }
+        if let Some(path) = s.strip_prefix("wav:") {
+            return Ok(AudioChoice::Wav(PathBuf::from(path)));
+        }
+        Err(format!("expected tone:HZ, wav:PATH or none, got {s:?}"))
+    }
+}
+
+#[derive(Debug, Clone)]
+enum VideoChoice {
+    Pattern,
+    None,
+}
+
+impl std::str::FromStr for VideoChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pattern" => Ok(VideoChoice::Pattern),
+            "none" => Ok(VideoChoice::None),
+            _ => Err(format!("expected pattern or none, got {s:?}")),
+        }
+    }
+}
+
+/// Exit status when joining fails (bad address, unreachable, wrong PIN, …).
+const EXIT_JOIN_FAILED: u8 = 2;
+/// Exit status when the connection is lost during the class.
+const EXIT_CONNECTION_LOST: u8 = 3;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ESTRADE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Join(args) => match runtime.block_on(join(args)) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn local_media(args: &JoinArgs) -> anyhow::Result<LocalMedia> {
+    let audio: Option<Box<dyn estrade_media::AudioSource>> = match &args.send_audio {
+        AudioChoice::Tone(hz) => Some(Box::new(ToneSource::new(*hz))),
+        AudioChoice::Wav(path) => Some(Box::new(WavSource::open(path)?)),
+        AudioChoice::None => None,
+    };
+    let video: Option<Box<dyn estrade_media::VideoSource>> = match args.send_video {
+        VideoChoice::Pattern => Some(Box::new(TestPattern::new(640, 360, 15))),
+        VideoChoice::None => None,
+    };
+    Ok(LocalMedia { audio, video })
+}
+
+async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
+    let media = local_media(&args)?;
+    let recorder = Arc::new(record::Recorder::new(args.record.clone()).context("cannot prepare the recording folder")?);
+    let options = JoinOptions {
+        server: args.server.clone(),
+        room: args.room,
+        name: args.name.clone(),
+        pin: args.pin.clone(),
+        connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
+    };
+    let peers = Arc::new(WebrtcPeers::new(RtcConfig { ice_addrs: args.ice_addrs.clone(), video_bitrate_kbps: 600 }));
+    let joined = estrade_core::join(options, Arc::new(WsConnector), peers, media, recorder.clone()).await;
+    let (class, mut events) = match joined {
+        Ok(ok) => ok,
+        Err(e) => {
+            let message = e.user_message();
+            record::print_json(&serde_json::json!({"event": "join_failed", "error": e.to_string(), "message": message}));
+            eprintln!("error: {e}\n  {}\n  {}", message.en, message.fr);
+            return Ok(ExitCode::from(EXIT_JOIN_FAILED));
+        }
+    };
+    record::print_json(&serde_json::json!({"event": "joined", "me": class.me(), "room": args.room, "t_ms": record::now_ms()}));
+    let deadline = async {
+        match args.duration {
+            Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    let mut exit = ExitCode::SUCCESS;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => {
+                    recorder.on_event(&event);
+                    if let ClassEvent::ConnectionLost { .. } = event {
+                        exit = ExitCode::from(EXIT_CONNECTION_LOST);
+                        break;
+                    }
+                }
+                None => break,
+            },
+            () = &mut deadline => {
+                class.leave().await;
+                break;
+            }
+            () = stop_signal() => {
+                class.leave().await;
+                break;
+            }
+        }
+    }
+    // Print what remains (e.g. `left`) before the totals.
+    while let Ok(event) = events.try_recv() {
+        recorder.on_event(&event);
+    }
+    recorder.finish()?;
+    Ok(exit)
+}
+
+/// Ctrl-C, or SIGTERM from a script.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,269 @@
+//! Our publication: encode the local sources and send them to Janus.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use estrade_core::peer::{LocalMedia, PeerError, PeerEvent, PeerEventKind, PeerEvents, PeerRole, Publisher};
+use estrade_media::codec::{EncodedVideo, OpusEncoder, Vp8Encoder, Vp8EncoderConfig};
+use estrade_media::{AudioSource, VideoSource};
+use rtc::media::Sample;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::PayloadType;
+use tokio::sync::{mpsc, watch};
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::media_stream::MediaStreamTrack;
+use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState, RTCSessionDescription};
+use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit, RtpTransceiver};
+
+use crate::connection::{build, err, local_sdp, opus_codec, vp8_codec, Built};
+use crate::keyframe::is_keyframe_request;
+use crate::RtcConfig;
+
+const OPUS_BITRATE: i32 = 32_000;
+const AUDIO_FRAME: Duration = Duration::from_millis(20);
+
+struct Outgoing {
+    track: Arc<TrackLocalStaticSample>,
+    transceiver: Arc<dyn RtpTransceiver>,
+    ssrc: u32,
+}
+
+fn sample_track(kind: RtpCodecKind, ssrc: u32, id: &str) -> Result<Arc<TrackLocalStaticSample>, PeerError> {
+    let codec = if kind == RtpCodecKind::Audio { opus_codec() } else { vp8_codec() };
+    let track = MediaStreamTrack::new(
+        "estrade".to_owned(),
+        id.to_owned(),
+        id.to_owned(),
+        kind,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+            codec,
+            ..Default::default()
+        }],
+    );
+    Ok(Arc::new(TrackLocalStaticSample::new(Instant::now(), track).map_err(err("creating a track"))?))
+}
+
+async fn add_sendonly(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind, id: &str) -> Result<Outgoing, PeerError> {
+    let ssrc: u32 = rand::random();
+    let track = sample_track(kind, ssrc, id)?;
+    let init = RTCRtpTransceiverInit { direction: RTCRtpTransceiverDirection::Sendonly, ..Default::default() };
+    let transceiver = pc
+        .add_transceiver_from_track(Arc::clone(&track) as Arc<dyn TrackLocal>, Some(init))
+        .await
+        .map_err(err("adding a track"))?;
+    Ok(Outgoing { track, transceiver, ssrc })
+}
+
+async fn negotiated_payload_type(transceiver: &Arc<dyn RtpTransceiver>) -> Result<PayloadType, PeerError> {
+    let sender = transceiver.sender().await.map_err(err("reading the sender"))?.ok_or_else(|| PeerError("no sender".into()))?;
+    let params = sender.get_parameters().await.map_err(err("reading the negotiated codec"))?;
+    params.rtp_parameters.codecs.first().map(|c| c.payload_type).ok_or_else(|| PeerError("the server accepted no codec".into()))
+}
+
+/// Counters of what the publisher did, for logs and benchmarks.
+#[derive(Debug, Default)]
+pub(crate) struct PublishStats {
+    pub(crate) keyframe_requests: AtomicU64,
+}
+
+/// A running publication.
+pub(crate) struct MediaPublisher {
+    built: Built,
+    offer: String,
+    audio: Option<(Outgoing, Box<dyn AudioSource>)>,
+    video: Option<(Outgoing, Box<dyn VideoSource>)>,
+    events: PeerEvents,
+    stop: Arc<AtomicBool>,
+    stats: Arc<PublishStats>,
+    video_bitrate_kbps: u32,
+}
+
+impl MediaPublisher {
+    pub(crate) async fn start(config: &RtcConfig, media: LocalMedia, events: PeerEvents) -> Result<Self, PeerError> {
+        let mut built = build(config, PeerRole::Publisher, events.clone()).await?;
+        let audio = match media.audio {
+            Some(source) => Some((add_sendonly(&built.pc, RtpCodecKind::Audio, "audio0").await?, source)),
+            None => None,
+        };
+        let video = match media.video {
+            Some(source) => Some((add_sendonly(&built.pc, RtpCodecKind::Video, "video0").await?, source)),
+            None => None,
+        };
+        let offer = built.pc.create_offer(None).await.map_err(err("creating the offer"))?;
+        built.pc.set_local_description(offer).await.map_err(err("applying the offer"))?;
+        let offer = local_sdp(&mut built).await?;
+        Ok(Self {
+            built,
+            offer,
+            audio,
+            video,
+            events,
+            stop: Arc::new(AtomicBool::new(false)),
+            stats: Arc::default(),
+            video_bitrate_kbps: config.video_bitrate_kbps,
+        })
+    }
+}
+
+#[async_trait]
+impl Publisher for MediaPublisher {
+    fn offer(&self) -> String {
+        self.offer.clone()
+    }
+
+    async fn accept_answer(&mut self, sdp: String) -> Result<(), PeerError> {
+        let answer = RTCSessionDescription::answer(sdp).map_err(err("reading the server's answer"))?;
+        self.built.pc.set_remote_description(answer).await.map_err(err("applying the server's answer"))?;
+        if let Some((out, source)) = self.audio.take() {
+            let pt = negotiated_payload_type(&out.transceiver).await?;
+            let encoder = OpusEncoder::new(OPUS_BITRATE).map_err(|e| PeerError(e.to_string()))?;
+            tokio::spawn(send_audio(out, pt, source, encoder, self.built.state.clone(), Arc::clone(&self.stop)));
+        }
+        if let Some((out, source)) = self.video.take() {
+            let pt = negotiated_payload_type(&out.transceiver).await?;
+            let keyframe = Arc::new(AtomicBool::new(true));
+            tokio::spawn(watch_keyframe_requests(Arc::clone(&out.track), Arc::clone(&keyframe), Arc::clone(&self.stats)));
+            let (tx, rx) = mpsc::channel(4);
+            let fps = source.frames_per_second().max(1);
+            let mut state = self.built.state.clone();
+            let stop = Arc::clone(&self.stop);
+            let events = self.events.clone();
+            let bitrate = self.video_bitrate_kbps;
+            let encoder_keyframe = Arc::clone(&keyframe);
+            // The encoder waits for the connection, so its first frame (a keyframe) is not lost.
+            tokio::spawn(async move {
+                if wait_connected(&mut state).await {
+                    encoder_keyframe.store(true, Ordering::SeqCst);
+                    let spawned = std::thread::Builder::new()
+                        .name("estrade-vp8".into())
+                        .spawn(move || encode_video(source, bitrate, encoder_keyframe, stop, tx));
+                    if let Err(e) = spawned {
+                        let _ = events.send(PeerEvent { role: PeerRole::Publisher, kind: PeerEventKind::Failed(format!("cannot start the video encoder: {e}")) });
+                    }
+                }
+            });
+            tokio::spawn(send_video(out, pt, fps, rx));
+        }
+        Ok(())
+    }
+
+    async fn close(self: Box<Self>) {
+        self.stop.store(true, Ordering::SeqCst);
+        tracing::debug!(keyframe_requests = self.stats.keyframe_requests.load(Ordering::Relaxed), "publisher closing");
+        if let Err(e) = self.built.pc.close().await {
+            tracing::debug!(error = %e, "closing the publisher connection");
+        }
+    }
+}
+
+/// Resolves true once connected, false if the connection ends first.
+async fn wait_connected(state: &mut watch::Receiver<RTCPeerConnectionState>) -> bool {
+    let result = state
+        .wait_for(|s| matches!(s, RTCPeerConnectionState::Connected | RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed))
+        .await
+        .map(|s| *s == RTCPeerConnectionState::Connected);
+    result.unwrap_or(false)
+}
+
+async fn send_audio(
+    out: Outgoing,
+    pt: PayloadType,
+    mut source: Box<dyn AudioSource>,
+    mut encoder: OpusEncoder,
+    mut state: watch::Receiver<RTCPeerConnectionState>,
+    stop: Arc<AtomicBool>,
+) {
+    if !wait_connected(&mut state).await {
+        return;
+    }
+    let mut tick = tokio::time::interval(AUDIO_FRAME);
+    while !stop.load(Ordering::SeqCst) {
+        tick.tick().await;
+        let frame = source.next_frame();
+        let packet = match encoder.encode(&frame) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "dropping an audio frame that failed to encode");
+                continue;
+            }
+        };
+        let sample = Sample { data: Bytes::from(packet), duration: AUDIO_FRAME, ..Sample::new(Instant::now()) };
+        if out.track.write_sample(out.ssrc, pt, &sample, &[]).await.is_err() {
+            return; // closed
+        }
+    }
+}
+
+/// Runs on its own thread: libvpx is CPU-bound and must not stall the runtime.
+fn encode_video(
+    mut source: Box<dyn VideoSource>,
+    bitrate_kbps: u32,
+    keyframe: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    tx: mpsc::Sender<EncodedVideo>,
+) {
+    let fps = source.frames_per_second().max(1);
+    let period = Duration::from_secs(1) / fps;
+    let first = source.next_frame();
+    let config = Vp8EncoderConfig { width: first.width, height: first.height, fps, bitrate_kbps };
+    let mut encoder = match Vp8Encoder::new(config) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open the video encoder");
+            return;
+        }
+    };
+    let start = Instant::now();
+    let mut frame = first;
+    let mut n: u32 = 0;
+    while !stop.load(Ordering::SeqCst) && !tx.is_closed() {
+        if keyframe.swap(false, Ordering::SeqCst) {
+            encoder.request_keyframe();
+        }
+        match encoder.encode(&frame) {
+            Ok(packets) => {
+                for packet in packets {
+                    if tx.try_send(packet).is_err() {
+                        // The sender is behind: drop, and make the next frame decodable on its own.
+                        keyframe.store(true, Ordering::SeqCst);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "dropping a video frame that failed to encode"),
+        }
+        n += 1;
+        let next = start + period * n;
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        frame = source.next_frame();
+    }
+}
+
+async fn send_video(out: Outgoing, pt: PayloadType, fps: u32, mut rx: mpsc::Receiver<EncodedVideo>) {
+    // Round up so the 90 kHz timestamp step is exact (webrtc-rs truncates).
+    let duration = Duration::from_nanos(1_000_000_000u64.div_ceil(u64::from(fps)));
+    while let Some(frame) = rx.recv().await {
+        let sample = Sample { data: Bytes::from(frame.data), duration, ..Sample::new(Instant::now()) };
+        if out.track.write_sample(out.ssrc, pt, &sample, &[]).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn watch_keyframe_requests(track: Arc<TrackLocalStaticSample>, keyframe: Arc<AtomicBool>, stats: Arc<PublishStats>) {
+    while let Some(event) = track.poll().await {
+        if let TrackLocalEvent::OnRtcpPacket(packets) = event {
+            if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("keyframe requested by the server");
+                keyframe.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+}

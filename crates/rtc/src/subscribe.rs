@@ -1,0 +1,175 @@
+//! A subscription: receive one participant's feed from Janus and decode it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use estrade_core::peer::{PeerError, PeerEvent, PeerEventKind, PeerEvents, PeerRole, RemoteMediaSink, Subscriber};
+use estrade_core::{MediaKind, Participant};
+use estrade_media::codec::{OpusDecoder, Vp8Decoder};
+use rtc::media::io::sample_builder::SampleBuilder;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp::codec::vp8::Vp8Packet;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::RTCSessionDescription;
+
+use crate::connection::{build, err, local_sdp, Built};
+use crate::RtcConfig;
+
+/// Don't ask for keyframes more often than this.
+const PLI_INTERVAL: Duration = Duration::from_millis(300);
+/// The largest gap in audio sequence numbers we conceal; beyond, we just resync.
+const MAX_CONCEALED_FRAMES: u16 = 5;
+
+pub(crate) struct MediaSubscriber {
+    built: Built,
+}
+
+impl MediaSubscriber {
+    pub(crate) async fn start(
+        config: &RtcConfig,
+        from: Participant,
+        offer: String,
+        sink: Arc<dyn RemoteMediaSink>,
+        events: PeerEvents,
+    ) -> Result<(Self, String), PeerError> {
+        let role = PeerRole::Subscriber(from.clone());
+        let mut built = build(config, role, events.clone()).await?;
+        let offer = RTCSessionDescription::offer(offer).map_err(err("reading the server's offer"))?;
+        built.pc.set_remote_description(offer).await.map_err(err("applying the server's offer"))?;
+        let answer = built.pc.create_answer(None).await.map_err(err("creating the answer"))?;
+        built.pc.set_local_description(answer).await.map_err(err("applying the answer"))?;
+        let answer = local_sdp(&mut built).await?;
+        let mut tracks = std::mem::replace(&mut built.tracks, tokio::sync::mpsc::unbounded_channel().1);
+        tokio::spawn(async move {
+            while let Some(track) = tracks.recv().await {
+                tokio::spawn(receive(track, from.clone(), Arc::clone(&sink), events.clone()));
+            }
+        });
+        Ok((Self { built }, answer))
+    }
+}
+
+#[async_trait]
+impl Subscriber for MediaSubscriber {
+    async fn close(self: Box<Self>) {
+        if let Err(e) = self.built.pc.close().await {
+            tracing::debug!(error = %e, "closing a subscription");
+        }
+    }
+}
+
+async fn receive(track: Arc<dyn TrackRemote>, from: Participant, sink: Arc<dyn RemoteMediaSink>, events: PeerEvents) {
+    let ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
+    let mime = track.codec(ssrc).await.map(|c| c.mime_type.to_lowercase()).unwrap_or_default();
+    let first = |kind| {
+        let _ = events.send(PeerEvent { role: PeerRole::Subscriber(from.clone()), kind: PeerEventKind::FirstMedia(kind) });
+    };
+    if mime == MIME_TYPE_OPUS.to_lowercase() {
+        receive_audio(track, &from, sink, first).await;
+    } else if mime == MIME_TYPE_VP8.to_lowercase() {
+        receive_video(track, ssrc, &from, sink, first).await;
+    } else {
+        tracing::warn!(%mime, "ignoring a track in a codec Estrade does not decode");
+    }
+}
+
+async fn receive_audio(track: Arc<dyn TrackRemote>, from: &Participant, sink: Arc<dyn RemoteMediaSink>, first: impl Fn(MediaKind)) {
+    let mut decoder = match OpusDecoder::new() {
+        Ok(d) => d,
+        Err(e) => return tracing::error!(error = %e, "cannot open the audio decoder"),
+    };
+    let mut last_seq: Option<u16> = None;
+    let mut decoded_any = false;
+    while let Some(event) = track.poll().await {
+        let TrackRemoteEvent::OnRtpPacket(packet) = event else {
+            if matches!(event, TrackRemoteEvent::OnEnded) {
+                break;
+            }
+            continue;
+        };
+        let seq = packet.header.sequence_number;
+        if let Some(prev) = last_seq {
+            let gap = seq.wrapping_sub(prev);
+            if gap == 0 || gap > u16::MAX / 2 {
+                continue; // duplicate or late: already concealed
+            }
+            for _ in 1..gap.min(MAX_CONCEALED_FRAMES + 1) {
+                if let Ok(pcm) = decoder.decode(None) {
+                    sink.audio(from, &pcm);
+                }
+            }
+        }
+        last_seq = Some(seq);
+        match decoder.decode(Some(&packet.payload)) {
+            Ok(pcm) => {
+                if !decoded_any {
+                    decoded_any = true;
+                    first(MediaKind::Audio);
+                }
+                sink.audio(from, &pcm);
+            }
+            Err(e) => tracing::debug!(error = %e, "undecodable audio packet"),
+        }
+    }
+}
+
+async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participant, sink: Arc<dyn RemoteMediaSink>, first: impl Fn(MediaKind)) {
+    let mut decoder = match Vp8Decoder::new() {
+        Ok(d) => d,
+        Err(e) => return tracing::error!(error = %e, "cannot open the video decoder"),
+    };
+    let mut builder = SampleBuilder::new(128, Vp8Packet::default(), 90_000);
+    let mut need_keyframe = true;
+    let mut last_pli: Option<Instant> = None;
+    let mut decoded_any = false;
+    let request_keyframe = |last_pli: &mut Option<Instant>| {
+        let due = last_pli.is_none_or(|t| t.elapsed() >= PLI_INTERVAL);
+        if due {
+            *last_pli = Some(Instant::now());
+            let track = Arc::clone(&track);
+            tokio::spawn(async move {
+                let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
+                let _ = track.write_rtcp(vec![Box::new(pli)]).await;
+            });
+        }
+    };
+    while let Some(event) = track.poll().await {
+        let TrackRemoteEvent::OnRtpPacket(packet) = event else {
+            if matches!(event, TrackRemoteEvent::OnEnded) {
+                break;
+            }
+            continue;
+        };
+        builder.push(Instant::now(), packet);
+        while let Some(frame) = builder.pop(Instant::now()) {
+            // VP8 payload header: bit 0 of the first byte is 0 on keyframes.
+            let keyframe = frame.data.first().is_some_and(|b| b & 0x01 == 0);
+            if frame.prev_dropped_packets > 0 && !keyframe {
+                need_keyframe = true;
+            }
+            if need_keyframe && !keyframe {
+                request_keyframe(&mut last_pli);
+                continue;
+            }
+            match decoder.decode(&frame.data) {
+                Ok(pictures) => {
+                    need_keyframe = false;
+                    for picture in &pictures {
+                        if !decoded_any {
+                            decoded_any = true;
+                            first(MediaKind::Video);
+                        }
+                        sink.video(from, picture);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "undecodable video frame; asking for a keyframe");
+                    need_keyframe = true;
+                    request_keyframe(&mut last_pli);
+                }
+            }
+        }
+    }
+}
