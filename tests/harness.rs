@@ -1,1 +1,274 @@
-//! harness
+//! Harness for end-to-end scenarios: a real Janus in a private network
+//! namespace (started by `scripts/local-janus`), and real `estrade-cli`
+//! processes inside that namespace.
+//!
+//! Needs root (network namespaces). `scripts/test` builds `estrade-cli` first.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ lives in the repository").to_owned()
+}
+
+/// The `estrade-cli` binary under test.
+pub fn cli_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("ESTRADE_CLI") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
+    let path = target.join("debug").join("estrade-cli");
+    assert!(path.exists(), "{} is missing: build it first (scripts/test does)", path.display());
+    path
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A running local Janus, stopped (by PID) and its namespace removed on drop.
+#[derive(Debug)]
+pub struct LocalJanus {
+    /// The name given to scripts/local-janus.
+    pub name: String,
+    /// The namespace clients must run in.
+    pub netns: String,
+    /// The WebSocket address inside the namespace.
+    pub server: String,
+    /// The only address ICE may use.
+    pub ice_addr: String,
+    /// Janus's log file.
+    pub log: PathBuf,
+}
+
+impl LocalJanus {
+    /// Starts Janus with the test profile in a namespace of its own.
+    pub fn start() -> Self {
+        let name = format!("t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let out = Command::new(root().join("scripts/local-janus"))
+            .args(["start", &name])
+            .output()
+            .expect("scripts/local-janus runs");
+        assert!(out.status.success(), "local Janus failed to start:\n{}", String::from_utf8_lossy(&out.stderr));
+        let env = String::from_utf8_lossy(&out.stdout).to_string();
+        let var = |key: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("local-janus did not print {key}: {env}"))
+                .to_owned()
+        };
+        let janus = LocalJanus {
+            name: name.clone(),
+            netns: var("ESTRADE_NETNS"),
+            server: var("ESTRADE_SERVER"),
+            ice_addr: var("ESTRADE_ICE_ADDR"),
+            log: PathBuf::from(var("ESTRADE_JANUS_LOG")),
+        };
+        janus.assert_sealed();
+        janus
+    }
+
+    /// Guard: the namespace must have no route out, so no ICE check can leave it.
+    fn assert_sealed(&self) {
+        let out = Command::new("ip").args(["-n", &self.netns, "route", "show", "table", "all"]).output().expect("ip runs");
+        let routes = String::from_utf8_lossy(&out.stdout);
+        for line in routes.lines() {
+            assert!(!line.starts_with("default"), "namespace {} has a default route: {line}", self.netns);
+        }
+        let out = Command::new("ip").args(["-n", &self.netns, "-o", "addr", "show"]).output().expect("ip runs");
+        for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(" inet ")) {
+            assert!(
+                line.contains(" 127.0.0.1/") || line.contains(&format!(" {}/", self.ice_addr)),
+                "unexpected address in the test namespace: {line}"
+            );
+        }
+    }
+
+    /// A `Command` that runs `program` inside the namespace.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.netns]).arg(program);
+        c
+    }
+
+    /// Runs a shell command inside the namespace (for impairments), asserting success.
+    pub fn sh(&self, script: &str) {
+        let status = Command::new("ip").args(["netns", "exec", &self.netns, "sh", "-c", script]).status().expect("ip runs");
+        assert!(status.success(), "in {}: {script}", self.netns);
+    }
+
+    /// Stops Janus now (as a server crash or shutdown would look to clients).
+    pub fn stop_server(&self) {
+        let status = Command::new(root().join("scripts/local-janus")).args(["stop", &self.name]).status().expect("stop runs");
+        assert!(status.success());
+    }
+
+    /// Starts an `estrade-cli join` in the namespace with the usual flags plus `extra`.
+    pub fn join(&self, name: &str, room: u64, extra: &[&str]) -> Client {
+        let mut cmd = self.command(&cli_binary());
+        cmd.args(["join", "--server", &self.server, "--room", &room.to_string(), "--name", name, "--ice-addr", &self.ice_addr]);
+        cmd.args(extra);
+        Client::spawn(name, cmd)
+    }
+}
+
+impl Drop for LocalJanus {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join("scripts/local-janus")).args(["stop", &self.name]).status();
+    }
+}
+
+/// A running `estrade-cli`, its stdout collected as JSON lines.
+#[derive(Debug)]
+pub struct Client {
+    /// Its display name.
+    pub name: String,
+    child: Option<Child>,
+    started: Instant,
+}
+
+/// What a finished `estrade-cli` printed.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Display name.
+    pub name: String,
+    /// Exit status.
+    pub status: ExitStatus,
+    /// Every JSON line of stdout.
+    pub lines: Vec<Value>,
+    /// Stderr text.
+    pub stderr: String,
+    /// Wall time from spawn to exit.
+    pub elapsed: Duration,
+}
+
+impl Client {
+    /// Starts any prepared command as a client.
+    pub fn spawn_command(name: &str, cmd: Command) -> Self {
+        Self::spawn(name, cmd)
+    }
+
+    fn spawn(name: &str, mut cmd: Command) -> Self {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        let child = cmd.spawn().expect("estrade-cli starts");
+        Client { name: name.to_owned(), child: Some(child), started: Instant::now() }
+    }
+
+    /// Waits for exit, at most `limit` (then kills it by PID and fails the test).
+    pub fn wait(mut self, limit: Duration) -> Outcome {
+        let mut child = self.child.take().expect("waited once");
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let out_reader = std::thread::spawn(move || {
+            BufReader::new(stdout).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect::<Vec<Value>>()
+        });
+        let err_reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait works") {
+                break status;
+            }
+            if self.started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                let stderr = err_reader.join().unwrap_or_default();
+                panic!("{} did not finish within {limit:?}; stderr:\n{stderr}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Outcome {
+            name: self.name.clone(),
+            status,
+            lines: out_reader.join().unwrap_or_default(),
+            stderr: err_reader.join().unwrap_or_default(),
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Outcome {
+    /// The first line with `"event": kind`.
+    pub fn event(&self, kind: &str) -> Option<&Value> {
+        self.lines.iter().find(|l| l["event"] == kind)
+    }
+
+    /// Events of `kind` about the participant named `who`.
+    pub fn events_about(&self, kind: &str, who: &str) -> Vec<&Value> {
+        self.lines.iter().filter(|l| l["event"] == kind && l["participant"]["name"] == who).collect()
+    }
+
+    /// The totals line for the remote participant named `who`.
+    pub fn totals(&self, who: &str) -> &Value {
+        self.lines
+            .iter()
+            .find(|l| l["totals"] == true && l["participant"]["name"] == who)
+            .unwrap_or_else(|| panic!("{} printed no totals for {who}: {:#?}\nstderr: {}", self.name, self.lines, self.stderr))
+    }
+
+    /// Our own `joined` time (ms since the epoch).
+    pub fn joined_at(&self) -> u64 {
+        self.event("joined").and_then(|e| e["t_ms"].as_u64()).unwrap_or_else(|| panic!("{} never joined: {}", self.name, self.stderr))
+    }
+
+    /// Our own `left` time (ms since the epoch).
+    pub fn left_at(&self) -> u64 {
+        self.event("left").and_then(|e| e["t_ms"].as_u64()).unwrap_or_else(|| panic!("{} never left cleanly", self.name))
+    }
+}
+
+/// One line of a `.frames.csv` file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLine {
+    /// Arrival, ms since the epoch.
+    pub t_ms: u64,
+    /// Picture width.
+    pub width: u32,
+    /// Picture height.
+    pub height: u32,
+    /// The number drawn in the pattern, if readable.
+    pub number: Option<u32>,
+}
+
+/// Reads a `.frames.csv` written by `estrade-cli --record`.
+pub fn read_frames(path: &Path) -> Vec<FrameLine> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f.len(), 4, "bad frame line {line:?}");
+            FrameLine {
+                t_ms: f[0].parse().expect("time"),
+                width: f[1].parse().expect("width"),
+                height: f[2].parse().expect("height"),
+                number: if f[3].is_empty() { None } else { Some(f[3].parse().expect("number")) },
+            }
+        })
+        .collect()
+}
+
+/// Reads a mono 16-bit WAV written by `estrade-cli --record`.
+pub fn read_wav(path: &Path) -> (u32, Vec<i16>) {
+    let reader = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rate = reader.spec().sample_rate;
+    (rate, reader.into_samples::<i16>().map(|s| s.expect("sample")).collect())
+}
+
+/// A fresh scratch folder under the system temp dir.
+pub fn scratch(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("estrade-{label}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}

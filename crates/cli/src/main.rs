@@ -63,7 +63,7 @@ struct JoinArgs {
     #[arg(long = "ice-addr")]
     ice_addrs: Vec<IpAddr>,
     /// Give up connecting after this many seconds.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 4.0)]
     connect_timeout: f64,
 }
 

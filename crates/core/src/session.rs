@@ -152,6 +152,7 @@ fn room_error(room: u64, code: i64, reason: String) -> JoinError {
     match code {
         error_code::NO_SUCH_ROOM => JoinError::NoSuchClass { room },
         error_code::UNAUTHORIZED => JoinError::WrongPin { room },
+        error_code::MISSING_ELEMENT if reason.contains("pin") => JoinError::WrongPin { room },
         error_code::TOO_MANY_PUBLISHERS => JoinError::ClassFull { room },
         _ => JoinError::Refused { reason: format!("{reason} ({code})") },
     }

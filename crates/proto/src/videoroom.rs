@@ -72,6 +72,8 @@ pub struct Publisher {
 pub mod error_code {
     /// No such room.
     pub const NO_SUCH_ROOM: i64 = 426;
+    /// A mandatory field is missing (e.g. the PIN of a protected room).
+    pub const MISSING_ELEMENT: i64 = 429;
     /// No such feed (subscribing before it is published).
     pub const NO_SUCH_FEED: i64 = 428;
     /// Wrong PIN or secret.

@@ -1,0 +1,95 @@
+//! Three participants in one class on a real local Janus: everyone receives
+//! everyone, arrivals and departures are seen within a second, and a late
+//! joiner decodes video quickly because keyframe requests are answered.
+
+use std::time::Duration;
+
+use estrade_media::analysis::tone_frequency;
+use estrade_tests::{read_frames, read_wav, scratch, LocalJanus, Outcome};
+
+const ROOM: u64 = 1234;
+const FPS: f64 = 15.0;
+
+fn tone_from_wav(dir: &std::path::Path, who: &str) -> f64 {
+    let (rate, samples) = read_wav(&dir.join(format!("{who}.wav")));
+    assert_eq!(rate, 48_000);
+    assert!(samples.len() > 2 * 48_000, "less than 2 s of audio from {who}");
+    // The last 2 s: past start-up, before the leave.
+    let tail = &samples[samples.len() - 2 * 48_000..];
+    tone_frequency(tail, rate).unwrap_or_else(|| panic!("no tone measurable from {who}"))
+}
+
+fn check_video(receiver: &Outcome, dir: &std::path::Path, sender: &str) {
+    let frames = read_frames(&dir.join(format!("{sender}.frames.csv")));
+    let numbers: Vec<u32> = frames.iter().filter_map(|f| f.number).collect();
+    assert!(numbers.len() >= 15, "{} got only {} numbered frames from {sender}", receiver.name, numbers.len());
+    assert!(frames.iter().all(|f| (f.width, f.height) == (640, 360)));
+    for w in numbers.windows(2) {
+        assert!(w[0] < w[1], "{} saw frame {} after {} from {sender}", receiver.name, w[1], w[0]);
+    }
+    let (first, last) = (numbers[0], numbers[numbers.len() - 1]);
+    let sent = f64::from(last - first + 1);
+    let ratio = numbers.len() as f64 / sent;
+    assert!(ratio >= 0.9, "{} decoded {} of {sent} frames from {sender} ({:.0} %)", receiver.name, numbers.len(), ratio * 100.0);
+    // The received span covers the time both were in the class (less start-up and leave).
+    let span_s = (frames[frames.len() - 1].t_ms - frames[0].t_ms) as f64 / 1000.0;
+    assert!((sent / FPS - span_s).abs() < 1.0, "frame numbers span {} frames but {span_s:.1} s of arrivals", sent);
+}
+
+fn within(a: u64, b: u64, limit_ms: u64, what: &str) {
+    let d = a.abs_diff(b);
+    assert!(d <= limit_ms, "{what}: {d} ms apart (limit {limit_ms} ms)");
+}
+
+#[test]
+fn three_participants_exchange_media_and_see_arrivals_and_departures() {
+    let janus = LocalJanus::start();
+    let (dir_a, dir_b, dir_c) = (scratch("a"), scratch("b"), scratch("c"));
+    let a = janus.join("Alice", ROOM, &["--send-audio", "tone:440", "--duration", "11", "--record", dir_a.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(300));
+    let b = janus.join("Bruno", ROOM, &["--send-audio", "tone:550", "--duration", "10.5", "--record", dir_b.to_str().unwrap()]);
+    // Chloé arrives mid-class and leaves while the others stay.
+    std::thread::sleep(Duration::from_secs(3));
+    let c = janus.join("Chloe", ROOM, &["--send-audio", "tone:660", "--duration", "5", "--record", dir_c.to_str().unwrap()]);
+    let c = c.wait(Duration::from_secs(20));
+    let b = b.wait(Duration::from_secs(20));
+    let a = a.wait(Duration::from_secs(20));
+    for o in [&a, &b, &c] {
+        assert!(o.status.success(), "{} failed: {:?}\n{}", o.name, o.status, o.stderr);
+    }
+
+    // Each one receives the other two, with the right tone.
+    for (receiver, dir, senders) in [
+        (&a, &dir_a, [("Bruno", 550.0), ("Chloe", 660.0)]),
+        (&b, &dir_b, [("Alice", 440.0), ("Chloe", 660.0)]),
+        (&c, &dir_c, [("Alice", 440.0), ("Bruno", 550.0)]),
+    ] {
+        for (sender, hz) in senders {
+            let measured = tone_from_wav(dir, sender);
+            assert!((measured - hz).abs() <= 2.0, "{} heard {sender} at {measured:.2} Hz, sent {hz}", receiver.name);
+            let reported = receiver.totals(sender)["tone_hz"].as_f64().expect("tone in totals");
+            assert!((reported - hz).abs() <= 2.0, "{} reported {reported} Hz for {sender}", receiver.name);
+            check_video(receiver, dir, sender);
+        }
+    }
+
+    // Chloé's arrival and departure are seen by the others within 1 s.
+    for o in [&a, &b] {
+        let joined = o.events_about("participant_joined", "Chloe");
+        assert_eq!(joined.len(), 1, "{} saw Chloé join {} times", o.name, joined.len());
+        within(joined[0]["t_ms"].as_u64().unwrap(), c.joined_at(), 1000, &format!("{} seeing Chloé arrive", o.name));
+        let left = o.events_about("participant_left", "Chloe");
+        assert_eq!(left.len(), 1, "{} saw Chloé leave {} times", o.name, left.len());
+        within(left[0]["t_ms"].as_u64().unwrap(), c.left_at(), 1000, &format!("{} seeing Chloé leave", o.name));
+        assert!(o.events_about("participant_left", if o.name == "Alice" { "Bruno" } else { "Alice" }).len() <= 1);
+    }
+
+    // The late joiner decodes video within 500 ms of subscribing.
+    for sender in ["Alice", "Bruno"] {
+        let first_video = c.totals(sender)["first_video_ms"].as_u64().expect("video arrived");
+        assert!(first_video <= 500, "Chloé waited {first_video} ms for {sender}'s first picture");
+    }
+    for dir in [dir_a, dir_b, dir_c] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
