@@ -67,3 +67,53 @@ fn a_server_that_goes_away_mid_class_is_reported_as_connection_lost() {
     assert!(lost["reason"].as_str().is_some_and(|r| !r.is_empty()), "the reason is given: {lost}");
     assert!(o.elapsed < Duration::from_secs(8));
 }
+
+/// Not a test on its own: the garbage-injecting proxy, run by the test below
+/// as a separate process inside the namespace.
+#[test]
+#[ignore = "helper process for malformed_server_messages_are_survived"]
+fn garbage_proxy_process() {
+    let (Ok(listen), Ok(upstream)) = (std::env::var("ESTRADE_PROXY_LISTEN"), std::env::var("ESTRADE_PROXY_UPSTREAM")) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(estrade_tests::proxy::run(&listen, &upstream));
+}
+
+#[test]
+fn malformed_server_messages_are_survived() {
+    use std::io::BufRead;
+    let janus = LocalJanus::start();
+    let mut proxy = janus.command(&std::env::current_exe().expect("test binary"));
+    proxy
+        .args(["--exact", "garbage_proxy_process", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("ESTRADE_PROXY_LISTEN", "127.0.0.1:8189")
+        .env("ESTRADE_PROXY_UPSTREAM", &janus.server)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut proxy = proxy.spawn().expect("proxy starts");
+    let mut lines = std::io::BufReader::new(proxy.stdout.take().expect("piped")).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("listening"))), "the proxy did not start");
+
+    let dir = estrade_tests::scratch("garbage");
+    let direct = janus.join("Direct", 1234, &["--send-audio", "tone:440", "--duration", "6"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut cmd = janus.command(&cli_binary());
+    cmd.args(["join", "--server", "ws://127.0.0.1:8189", "--room", "1234", "--name", "Proxied", "--ice-addr", &janus.ice_addr]);
+    cmd.args(["--send-audio", "tone:550", "--duration", "4", "--record", dir.to_str().expect("utf-8 path")]);
+    let proxied = estrade_tests::Client::spawn_command("Proxied", cmd).wait(Duration::from_secs(20));
+    let direct = direct.wait(Duration::from_secs(20));
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+
+    assert!(proxied.status.success(), "the proxied client survived: {:?}\n{}", proxied.status, proxied.stderr);
+    assert!(!proxied.stderr.contains("panicked"), "{}", proxied.stderr);
+    let warnings = proxied.lines.iter().filter(|l| l["event"] == "warning").count();
+    assert!(warnings >= 5, "malformed messages are reported as warnings, got {warnings}: {:?}", proxied.lines);
+    let hz = proxied.totals("Direct")["tone_hz"].as_f64().expect("audio got through");
+    assert!((hz - 440.0).abs() <= 2.0, "{hz}");
+    let hz = direct.totals("Proxied")["tone_hz"].as_f64().expect("the proxied client's audio got through");
+    assert!((hz - 550.0).abs() <= 2.0, "{hz}");
+    assert!(proxied.event("left").is_some(), "and it still left cleanly");
+    let _ = std::fs::remove_dir_all(dir);
+}
