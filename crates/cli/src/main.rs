@@ -116,11 +116,15 @@ const EXIT_JOIN_FAILED: u8 = 2;
 /// Exit status when the connection is lost during the class.
 const EXIT_CONNECTION_LOST: u8 = 3;
 
+/// Logging when ESTRADE_LOG is unset. webrtc-rs warns about normal ICE and DTLS
+/// start-up steps; those two are quietened to errors.
+const DEFAULT_LOG: &str = "warn,rtc_ice::agent=error,rtc_dtls::config=error";
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ESTRADE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("ESTRADE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .init();
     let cli = Cli::parse();
