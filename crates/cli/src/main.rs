@@ -169,6 +169,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
         pin: args.pin.clone(),
         connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
     };
+    let join_started_ms = record::now_ms();
     let peers = Arc::new(WebrtcPeers::new(RtcConfig { ice_addrs: args.ice_addrs.clone(), video_bitrate_kbps: 600 }));
     let joined = estrade_core::join(options, Arc::new(WsConnector), peers, media, recorder.clone()).await;
     let (class, mut events) = match joined {
@@ -180,7 +181,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_JOIN_FAILED));
         }
     };
-    record::print_json(&serde_json::json!({"event": "joined", "me": class.me(), "room": args.room, "t_ms": record::now_ms()}));
+    record::print_json(&serde_json::json!({"event": "joined", "me": class.me(), "room": args.room, "join_started_ms": join_started_ms, "t_ms": record::now_ms()}));
     let deadline = async {
         match args.duration {
             Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
