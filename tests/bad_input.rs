@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use estrade_tests::{cli_binary, LocalJanus};
+use estrade_tests::LocalJanus;
 
 fn assert_join_failed(o: &estrade_tests::Outcome, needle: &str) {
     assert_eq!(o.status.code(), Some(2), "{}: expected exit 2, got {:?}\n{}", o.name, o.status, o.stderr);
@@ -17,9 +17,7 @@ fn assert_join_failed(o: &estrade_tests::Outcome, needle: &str) {
 #[test]
 fn a_closed_port_fails_fast_and_names_the_address() {
     let janus = LocalJanus::start();
-    let mut cmd = janus.command(&cli_binary());
-    cmd.args(["join", "--server", "ws://127.0.0.1:9", "--room", "1234", "--name", "X"]);
-    let o = estrade_tests::Client::spawn_command("closed-port", cmd).wait(Duration::from_secs(10));
+    let o = janus.join_via("ws://127.0.0.1:9", "closed-port", 1234, &[]).wait(Duration::from_secs(10));
     assert_join_failed(&o, "ws://127.0.0.1:9");
     assert!(o.elapsed < Duration::from_secs(5), "took {:?}", o.elapsed);
 }
@@ -29,9 +27,7 @@ fn a_silent_server_fails_within_five_seconds_and_names_the_address() {
     let janus = LocalJanus::start();
     // Packets to this port vanish: the connection attempt gets no answer at all.
     janus.sh("iptables -A INPUT -p tcp --dport 9999 -j DROP");
-    let mut cmd = janus.command(&cli_binary());
-    cmd.args(["join", "--server", "ws://127.0.0.1:9999", "--room", "1234", "--name", "X"]);
-    let o = estrade_tests::Client::spawn_command("blackhole", cmd).wait(Duration::from_secs(15));
+    let o = janus.join_via("ws://127.0.0.1:9999", "blackhole", 1234, &[]).wait(Duration::from_secs(15));
     assert_join_failed(&o, "ws://127.0.0.1:9999");
     assert!(o.elapsed < Duration::from_secs(5), "took {:?}", o.elapsed);
 }
@@ -98,10 +94,9 @@ fn malformed_server_messages_are_survived() {
     let dir = estrade_tests::scratch("garbage");
     let direct = janus.join("Direct", 1234, &["--send-audio", "tone:440", "--duration", "6"]);
     std::thread::sleep(Duration::from_millis(500));
-    let mut cmd = janus.command(&cli_binary());
-    cmd.args(["join", "--server", "ws://127.0.0.1:8189", "--room", "1234", "--name", "Proxied", "--ice-addr", &janus.ice_addr]);
-    cmd.args(["--send-audio", "tone:550", "--duration", "4", "--record", dir.to_str().expect("utf-8 path")]);
-    let proxied = estrade_tests::Client::spawn_command("Proxied", cmd).wait(Duration::from_secs(20));
+    let proxied = janus
+        .join_via("ws://127.0.0.1:8189", "Proxied", 1234, &["--send-audio", "tone:550", "--duration", "4", "--record", dir.to_str().expect("utf-8 path")])
+        .wait(Duration::from_secs(20));
     let direct = direct.wait(Duration::from_secs(20));
     let _ = proxy.kill();
     let _ = proxy.wait();

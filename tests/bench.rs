@@ -1,60 +1,140 @@
-//! `estrade-bench`: join time and client cost against a real local Janus.
-//! Run through `scripts/bench` (release build, root). Not a test: it asserts
-//! nothing, it measures and prints a Markdown report.
+//! `estrade-bench`: join time and client cost against a real local Janus, with
+//! Chromium running Janus's own client (janus.js) measured in the same run as
+//! the comparison peer. Run through `scripts/bench` (release build, root). Not
+//! a test: it asserts nothing, it measures and prints a Markdown report.
 
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use estrade_tests::{cli_binary, LocalJanus, Outcome};
+use estrade_tests::{root, LocalJanus};
 
 const JOINS: usize = 20;
-const RESOURCE_SECONDS: u64 = 20;
-
-/// `/usr/bin/time -f` output: user s, system s, elapsed s, max RSS KiB.
-struct Cost {
-    cpu_percent: f64,
-    peak_rss_mib: f64,
-}
-
-fn cost_of(o: &Outcome) -> Cost {
-    let line = o.stderr.lines().rev().find(|l| l.starts_with("ESTRADE_TIME ")).unwrap_or_else(|| panic!("no timing from {}: {}", o.name, o.stderr));
-    let f: Vec<f64> = line.split_whitespace().skip(1).map(|x| x.parse().expect("number")).collect();
-    Cost { cpu_percent: (f[0] + f[1]) / f[2] * 100.0, peak_rss_mib: f[3] / 1024.0 }
-}
-
-fn timed_join(janus: &LocalJanus, name: &str, extra: &[&str]) -> estrade_tests::Client {
-    let mut cmd = janus.command(Path::new("/usr/bin/time"));
-    cmd.args(["-f", "ESTRADE_TIME %U %S %e %M"]).arg(cli_binary());
-    cmd.args(["join", "--server", &janus.server, "--room", "1234", "--name", name, "--ice-addr", &janus.ice_addr]);
-    cmd.args(extra);
-    estrade_tests::Client::spawn_command(name, cmd)
-}
+const WINDOW: Duration = Duration::from_secs(20);
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+fn ticks_per_second() -> f64 {
+    let out = Command::new("getconf").arg("CLK_TCK").output().expect("getconf");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(100.0)
+}
+
+/// A process and all its descendants.
+fn tree(root_pid: u32) -> Vec<u32> {
+    let mut parent_of: HashMap<u32, u32> = HashMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Some(after) = stat.rsplit_once(')').map(|(_, a)| a.to_owned()) else { continue };
+        if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            parent_of.insert(pid, ppid);
+        }
+    }
+    let mut all = vec![root_pid];
+    let mut i = 0;
+    while i < all.len() {
+        let p = all[i];
+        all.extend(parent_of.iter().filter(|(_, pp)| **pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    all
+}
+
+/// CPU ticks used so far by a process tree.
+fn cpu_ticks(root_pid: u32) -> u64 {
+    tree(root_pid)
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| {
+            let after = stat.rsplit_once(')')?.1.to_owned();
+            let f: Vec<&str> = after.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .sum()
+}
+
+/// (summed peak RSS, summed PSS) of a process tree, in MiB.
+fn memory_mib(root_pid: u32) -> (f64, f64) {
+    let field = |text: &str, key: &str| -> f64 {
+        text.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    };
+    let (mut hwm, mut pss) = (0.0, 0.0);
+    for pid in tree(root_pid) {
+        hwm += std::fs::read_to_string(format!("/proc/{pid}/status")).map(|s| field(&s, "VmHWM:")).unwrap_or(0.0);
+        pss += std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).map(|s| field(&s, "Pss:")).unwrap_or(0.0);
+    }
+    (hwm / 1024.0, pss / 1024.0)
+}
+
+struct Cost {
+    cpu_percent: f64,
+    peak_rss_mib: f64,
+    pss_mib: f64,
+}
+
+/// Measures a running process tree over the window.
+fn measure(pid: u32) -> Cost {
+    let (t0, c0) = (Instant::now(), cpu_ticks(pid));
+    std::thread::sleep(WINDOW);
+    let (c1, elapsed) = (cpu_ticks(pid), t0.elapsed().as_secs_f64());
+    let (peak_rss_mib, pss_mib) = memory_mib(pid);
+    Cost { cpu_percent: (c1.saturating_sub(c0)) as f64 / ticks_per_second() / elapsed * 100.0, peak_rss_mib, pss_mib }
+}
+
+fn chromium(janus: &LocalJanus, query: &str) -> Child {
+    let profile = estrade_tests::scratch("chromium-profile");
+    let page = root().join("tests/bench/janus-peer.html");
+    let url = format!("file://{}?server={}&room=1234&{query}", page.display(), janus.server);
+    janus
+        .command(std::path::Path::new("chromium"))
+        .args([
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--autoplay-policy=no-user-gesture-required",
+            // Janus ignores mDNS candidates; let Chromium offer its real (namespace) address.
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--enable-logging=stderr", "--log-level=0", "--allow-file-access-from-files",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts (scripts/bench installs it)")
+}
+
+/// Reads Chromium's log until the page reports a result matching `mode`.
+fn chromium_result(child: &mut Child, mode: &str) -> serde_json::Value {
+    let stderr = child.stderr.take().expect("piped");
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        let Some(json) = line.split("ESTRADE_RESULT ").nth(1) else { continue };
+        let json = json.split("\", source:").next().unwrap_or_default().replace("\\\"", "\"");
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("bad result {json}: {e}"));
+        assert!(value.get("error").is_none(), "the janus.js peer failed: {value}");
+        if value["mode"] == mode {
+            return value;
+        }
+    }
+    panic!("Chromium ended without a {mode} result");
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+}
+
 fn main() {
     let janus = LocalJanus::start();
-    let total = (RESOURCE_SECONDS + JOINS as u64 * 3 + 15).to_string();
-    let publisher = timed_join(&janus, "Teacher", &["--send-audio", "tone:440", "--send-video", "pattern", "--duration", &total]);
+    let publisher = janus.join("Teacher", 1234, &["--send-audio", "tone:440", "--send-video", "pattern", "--duration", "600"]);
     std::thread::sleep(Duration::from_secs(2));
 
-    // A receiving client alone with the publisher: its cost is decoding one
-    // participant's Opus and 640x360 VP8.
-    let secs = RESOURCE_SECONDS.to_string();
-    let receiver = timed_join(&janus, "Receiver", &["--send-audio", "none", "--send-video", "none", "--duration", &secs])
-        .wait(Duration::from_secs(RESOURCE_SECONDS + 20));
-    let receiver_cost = cost_of(&receiver);
-    let received = receiver.totals("Teacher");
-    eprintln!("receiver done: {} video frames", received["video_frames"]);
-
-    let mut join_ms = Vec::new();
-    let mut spawn_ms = Vec::new();
+    // Join time, Estrade: from the start of the join to the first decoded remote audio.
+    let mut estrade_ms = Vec::new();
     for i in 0..JOINS {
-        let spawned_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
         let o = janus
             .join(&format!("Pupil{i}"), 1234, &["--send-audio", "none", "--send-video", "none", "--duration", "1.5"])
             .wait(Duration::from_secs(20));
@@ -65,28 +145,46 @@ fn main() {
             .find(|l| l["event"] == "media_flowing" && l["kind"] == "audio")
             .and_then(|l| l["t_ms"].as_u64())
             .unwrap_or_else(|| panic!("join {i} decoded no audio: {:?}", o.lines));
-        join_ms.push((audio - started) as f64);
-        spawn_ms.push((audio - spawned_at) as f64);
-        eprintln!("join {i}: {} ms", audio - started);
+        estrade_ms.push((audio - started) as f64);
+        eprintln!("estrade join {i}: {} ms", audio - started);
     }
-    let publisher = publisher.wait(Duration::from_secs(300));
-    let publisher_cost = cost_of(&publisher);
-    join_ms.sort_by(f64::total_cmp);
-    spawn_ms.sort_by(f64::total_cmp);
+    // Join time, janus.js in Chromium: the same, measured in the page with getStats.
+    let mut browser = chromium(&janus, &format!("mode=joins&count={JOINS}"));
+    let result = chromium_result(&mut browser, "joins");
+    stop(browser);
+    let mut chromium_ms: Vec<f64> = result["ms"].as_array().expect("ms list").iter().filter_map(|v| v.as_f64()).collect();
+    eprintln!("chromium joins: {chromium_ms:?}");
+    estrade_ms.sort_by(f64::total_cmp);
+    chromium_ms.sort_by(f64::total_cmp);
+
+    // Cost of receiving one participant (Opus + VP8 640x360 15 fps), each alone with the publisher.
+    let receiver = janus.join("Receiver", 1234, &["--send-audio", "none", "--send-video", "none", "--duration", "40"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let estrade_rx = measure(receiver.pid());
+    let publisher_cost = measure(publisher.pid());
+    drop(receiver);
+    let mut browser = chromium(&janus, "mode=receive&seconds=120");
+    chromium_result(&mut browser, "receiving");
+    std::thread::sleep(Duration::from_secs(2));
+    let chromium_rx = measure(browser.id());
+    stop(browser);
+    drop(publisher);
 
     let cpu = Command::new("sh").args(["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).output().expect("sh");
-    println!("### Join time and client cost ({})\n", env!("CARGO_PKG_VERSION"));
-    println!("Machine: {} cores,{}; release build; Janus {} in a private network namespace on the same machine.\n",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-        String::from_utf8_lossy(&cpu.stdout).trim_end(),
-        String::from_utf8_lossy(&Command::new("janus").arg("--version").output().expect("janus").stdout).lines().next().unwrap_or("?"));
-    println!("| measure | p50 | p95 | min | max |\n|---|---|---|---|---|");
-    println!("| join → first remote audio decoded, ms ({JOINS} joins) | {:.0} | {:.0} | {:.0} | {:.0} |",
-        percentile(&join_ms, 50.0), percentile(&join_ms, 95.0), join_ms[0], join_ms[JOINS - 1]);
-    println!("| process start → first remote audio decoded, ms | {:.0} | {:.0} | {:.0} | {:.0} |\n",
-        percentile(&spawn_ms, 50.0), percentile(&spawn_ms, 95.0), spawn_ms[0], spawn_ms[JOINS - 1]);
-    println!("| client | CPU (% of one core) | peak RSS (MiB) |\n|---|---|---|");
-    println!("| publishing (Opus + VP8 640×360 15 fps, test pattern) | {:.1} | {:.1} |", publisher_cost.cpu_percent, publisher_cost.peak_rss_mib);
-    println!("| receiving one participant (Opus + VP8 640×360, {} frames in {RESOURCE_SECONDS} s) | {:.1} | {:.1} |",
-        received["video_frames"], receiver_cost.cpu_percent, receiver_cost.peak_rss_mib);
+    let janus_version = Command::new("janus").arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("?").to_owned()).unwrap_or_default();
+    let chromium_version = Command::new("chromium").arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    println!("Machine: {} cores,{}; release build; {janus_version} in a private network namespace on the same machine; comparison peer: {chromium_version}, headless, running Janus's janus.js.\n",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), String::from_utf8_lossy(&cpu.stdout).trim_end());
+    println!("| join → first remote audio decoded, ms ({JOINS} joins) | p50 | p95 | min | max |\n|---|---|---|---|---|");
+    for (who, v) in [("estrade-cli", &estrade_ms), ("Chromium + janus.js", &chromium_ms)] {
+        println!("| {who} | {:.0} | {:.0} | {:.0} | {:.0} |", percentile(v, 50.0), percentile(v, 95.0), v[0], v[v.len() - 1]);
+    }
+    println!("| **ratio Estrade / Chromium** | **{:.2}** | **{:.2}** | | |\n",
+        percentile(&estrade_ms, 50.0) / percentile(&chromium_ms, 50.0), percentile(&estrade_ms, 95.0) / percentile(&chromium_ms, 95.0));
+    println!("| client, over {} s | CPU (% of one core) | peak RSS, summed over processes (MiB) | PSS (MiB) |\n|---|---|---|---|", WINDOW.as_secs());
+    println!("| estrade-cli publishing (Opus + VP8 640×360 15 fps) | {:.1} | {:.1} | {:.1} |", publisher_cost.cpu_percent, publisher_cost.peak_rss_mib, publisher_cost.pss_mib);
+    println!("| estrade-cli receiving one participant | {:.1} | {:.1} | {:.1} |", estrade_rx.cpu_percent, estrade_rx.peak_rss_mib, estrade_rx.pss_mib);
+    println!("| Chromium + janus.js receiving one participant | {:.1} | {:.1} | {:.1} |", chromium_rx.cpu_percent, chromium_rx.peak_rss_mib, chromium_rx.pss_mib);
+    println!("| **ratio Estrade / Chromium, receiving** | **{:.2}** | **{:.2}** | **{:.2}** |",
+        estrade_rx.cpu_percent / chromium_rx.cpu_percent, estrade_rx.peak_rss_mib / chromium_rx.peak_rss_mib, estrade_rx.pss_mib / chromium_rx.pss_mib);
 }

@@ -50,9 +50,15 @@ pub struct LocalJanus {
 impl LocalJanus {
     /// Starts Janus with the test profile in a namespace of its own.
     pub fn start() -> Self {
+        Self::start_with(&root().join("deploy/janus/test"))
+    }
+
+    /// Starts Janus with the configuration folder `config`.
+    pub fn start_with(config: &Path) -> Self {
         let name = format!("t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
         let out = Command::new(root().join("scripts/local-janus"))
             .args(["start", &name])
+            .arg(config)
             .output()
             .expect("scripts/local-janus runs");
         assert!(out.status.success(), "local Janus failed to start:\n{}", String::from_utf8_lossy(&out.stderr));
@@ -111,8 +117,13 @@ impl LocalJanus {
 
     /// Starts an `estrade-cli join` in the namespace with the usual flags plus `extra`.
     pub fn join(&self, name: &str, room: u64, extra: &[&str]) -> Client {
+        self.join_via(&self.server, name, room, extra)
+    }
+
+    /// Like [`LocalJanus::join`], but connecting to `server` (a proxy, a dead port…).
+    pub fn join_via(&self, server: &str, name: &str, room: u64, extra: &[&str]) -> Client {
         let mut cmd = self.command(&cli_binary());
-        cmd.args(["join", "--server", &self.server, "--room", &room.to_string(), "--name", name, "--ice-addr", &self.ice_addr]);
+        cmd.args(["join", "--server", server, "--room", &room.to_string(), "--name", name, "--ice-addr", &self.ice_addr]);
         cmd.args(extra);
         Client::spawn(name, cmd)
     }
@@ -158,6 +169,11 @@ impl Client {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
         let child = cmd.spawn().expect("estrade-cli starts");
         Client { name: name.to_owned(), child: Some(child), started: Instant::now() }
+    }
+
+    /// The process id (inside the namespace, `ip netns exec` has exec'd the program).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
     }
 
     /// Waits for exit, at most `limit` (then kills it by PID and fails the test).

@@ -44,8 +44,8 @@ struct JoinArgs {
     /// Name shown to the others.
     #[arg(long)]
     name: String,
-    /// Class PIN, if it has one.
-    #[arg(long)]
+    /// Class PIN, if it has one. Prefer the ESTRADE_PIN variable: arguments are visible to other users.
+    #[arg(long, env = "ESTRADE_PIN", hide_env_values = true)]
     pin: Option<String>,
     /// Audio to send: tone:HZ, wav:PATH (16-bit 48 kHz) or none.
     #[arg(long, default_value = "tone:440")]

@@ -34,8 +34,8 @@ pub enum MediaKind {
     Video,
 }
 
-/// How to join a class.
-#[derive(Debug, Clone)]
+/// How to join a class. Its `Debug` output never shows the PIN.
+#[derive(Clone)]
 pub struct JoinOptions {
     /// The server's WebSocket address, e.g. `wss://classe.example.fr/janus`.
     pub server: String,
@@ -47,6 +47,18 @@ pub struct JoinOptions {
     pub pin: Option<String>,
     /// Give up connecting after this long.
     pub connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for JoinOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinOptions")
+            .field("server", &self.server)
+            .field("room", &self.room)
+            .field("name", &self.name)
+            .field("pin", &self.pin.as_ref().map(|_| "<redacted>"))
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
 }
 
 /// Something that happened in the class. Events for one participant arrive

@@ -138,18 +138,16 @@ impl AudioSource for WavSource {
 mod tests {
     use super::*;
 
+    fn spec(channels: u16, sample_rate: u32) -> hound::WavSpec {
+        hound::WavSpec { channels, sample_rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int }
+    }
+
     #[test]
     fn wav_source_loops_and_downmixes() {
         let dir = std::env::temp_dir().join(format!("estrade-wav-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("stereo.wav");
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: 48_000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::create(&path, spec).expect("create wav");
+        let mut w = hound::WavWriter::create(&path, spec(2, 48_000)).expect("create wav");
         for i in 0..100i16 {
             w.write_sample(i * 2).expect("write");
             w.write_sample(0).expect("write");
@@ -168,13 +166,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("estrade-wav8k-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("8k.wav");
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 8_000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        hound::WavWriter::create(&path, spec).expect("create").finalize().expect("finalize");
+        hound::WavWriter::create(&path, spec(1, 8_000)).expect("create").finalize().expect("finalize");
         let err = WavSource::open(&path).expect_err("8 kHz is refused");
         assert!(err.to_string().contains("48000"), "{err}");
         let missing = WavSource::open(&dir.join("nope.wav")).expect_err("missing file");
