@@ -32,6 +32,9 @@ pub fn cli_binary() -> PathBuf {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// The uid of `nobody`, for clients run unprivileged.
+pub const NOBODY: u32 = 65534;
+
 /// A running local Janus, stopped (by PID) and its namespace removed on drop.
 #[derive(Debug)]
 pub struct LocalJanus {
@@ -118,6 +121,18 @@ impl LocalJanus {
     /// Starts an `estrade-cli join` in the namespace with the usual flags plus `extra`.
     pub fn join(&self, name: &str, room: u64, extra: &[&str]) -> Client {
         self.join_via(&self.server, name, room, extra)
+    }
+
+    /// Like [`LocalJanus::join`], but as the unprivileged user `nobody` (uid
+    /// [`NOBODY`]), so that iptables `owner` rules can single out this client's
+    /// packets (or everyone else's). A `--record` folder must be writable by it.
+    pub fn join_as_nobody(&self, name: &str, room: u64, extra: &[&str]) -> Client {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.netns, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]);
+        cmd.arg(cli_binary());
+        cmd.args(["join", "--server", &self.server, "--room", &room.to_string(), "--name", name, "--ice-addr", &self.ice_addr]);
+        cmd.args(extra);
+        Client::spawn(name, cmd)
     }
 
     /// Like [`LocalJanus::join`], but connecting to `server` (a proxy, a dead port…).

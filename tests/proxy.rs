@@ -41,6 +41,7 @@ fn corrupted(event: &Value) -> Option<String> {
 }
 
 /// Accepts one client on `listen` and relays it to `upstream`, injecting garbage.
+#[allow(clippy::result_large_err)] // the handshake callback signature is tungstenite's
 pub async fn run(listen: &str, upstream: &str) {
     let listener = TcpListener::bind(listen).await.expect("proxy binds");
     println!("listening");

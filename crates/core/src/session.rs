@@ -182,10 +182,10 @@ pub async fn join(
         };
         let mut conn = Conn { session: Session::new(SessionConfig::default()), link, deferred: VecDeque::new() };
         let create = conn.session.create(Conn::now());
-        conn.wait(create).await.map_err(|e| join_error(e))?;
-        let handle = conn.attach().await.map_err(|e| join_error(e))?;
+        conn.wait(create).await.map_err(join_error)?;
+        let handle = conn.attach().await.map_err(join_error)?;
         let join = Join::Publisher { room, display: options.name.clone(), pin: options.pin.clone() };
-        let (event, _) = conn.videoroom(handle, VideoRoomRequest::Join(join), None).await.map_err(|e| join_error(e))?;
+        let (event, _) = conn.videoroom(handle, VideoRoomRequest::Join(join), None).await.map_err(join_error)?;
         let (me, private_id, already) = match event {
             VideoRoomEvent::Joined { id, private_id, publishers, .. } => (ParticipantId(id), private_id, publishers),
             VideoRoomEvent::Error { code, reason } => return Err(room_error(room, code, reason)),
@@ -202,7 +202,7 @@ pub async fn join(
             let (event, answer) = conn
                 .videoroom(handle, VideoRoomRequest::Configure { audio, video }, Some(offer))
                 .await
-                .map_err(|e| join_error(e))?;
+                .map_err(join_error)?;
             if let VideoRoomEvent::Error { code, reason } = event {
                 publisher.close().await;
                 return Err(JoinError::Refused { reason: format!("cannot publish: {reason} ({code})") });

@@ -12,14 +12,19 @@ use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYP
 use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
 use tokio::sync::{mpsc, watch};
 use webrtc::media_stream::track_remote::TrackRemote;
+use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder};
 use webrtc::peer_connection::{
-    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only, MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
     RTCConfigurationBuilder, RTCIceGatheringState, RTCPeerConnectionState, SettingEngineBuilder,
 };
 
 use crate::keyframe::KeyframeRequestForwarder;
 use crate::RtcConfig;
 
+/// How often missing packets are asked for again.
+const NACK_INTERVAL: Duration = Duration::from_millis(40);
+/// How many times one missing packet is asked for.
+const NACK_TRIES: u16 = 4;
 /// How long to wait for ICE gathering: host candidates only, so it is quick.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -91,9 +96,21 @@ pub(crate) async fn build(config: &RtcConfig, role: PeerRole, events: PeerEvents
     media
         .register_codec(RTCRtpCodecParameters { rtp_codec: vp8_codec(), payload_type: 96 }, RtpCodecKind::Video)
         .map_err(err("registering VP8"))?;
-    media.register_feedback(RTCPFeedback { typ: "ccm".into(), parameter: "fir".into() }, RtpCodecKind::Video);
-    // Codecs first: the default interceptors add NACK feedback to registered codecs only.
-    let mut registry = register_default_interceptors(Registry::new(), &mut media).map_err(err("interceptors"))?;
+    for (typ, parameter) in [("ccm", "fir"), ("nack", ""), ("nack", "pli")] {
+        media.register_feedback(RTCPFeedback { typ: typ.into(), parameter: parameter.into() }, RtpCodecKind::Video);
+    }
+    // webrtc-rs's defaults, but with a NACK generator tuned for interactive video:
+    // ask again every 40 ms (not 100), and give up on a packet after 4 asks
+    // instead of asking for it forever (Janus keeps only ~500 ms of history).
+    let registry = Registry::new()
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(
+            Slot::NackGenerator,
+            NackGeneratorBuilder::new().with_interval(NACK_INTERVAL).with_max_nacks_per_packet(NACK_TRIES).build(),
+        );
+    configure_simulcast_extension_headers(&mut media).map_err(err("header extensions"))?;
+    let registry = configure_twcc_receiver_only(registry, &mut media).map_err(err("interceptors"))?;
+    let mut registry = configure_rtcp_reports(registry);
     if role == PeerRole::Publisher {
         // Without it the interceptor chain swallows PLI and FIR before the app sees them.
         registry = registry.with(Slot::from(14_000), KeyframeRequestForwarder::default());
@@ -131,10 +148,43 @@ pub(crate) async fn local_sdp(built: &mut Built) -> Result<String, PeerError> {
     if tokio::time::timeout(GATHER_TIMEOUT, wait).await.is_err() {
         return Err(PeerError("no network address could be gathered for media".into()));
     }
-    built
+    let sdp = built
         .pc
         .local_description()
         .await
         .map(|d| d.sdp)
-        .ok_or_else(|| PeerError("no local description after gathering".into()))
+        .ok_or_else(|| PeerError("no local description after gathering".into()))?;
+    tracing::trace!(%sdp, "local SDP");
+    Ok(sdp)
+}
+
+/// Logs what the connection's RTP streams went through: for diagnosing loss,
+/// retransmission and keyframe requests after the fact.
+pub(crate) async fn log_stats(pc: &Arc<dyn PeerConnection>, role: &PeerRole) {
+    let report = pc.get_stats(std::time::Instant::now(), webrtc::peer_connection::StatsSelector::None).await;
+    for s in report.inbound_rtp_streams() {
+        let r = &s.received_rtp_stream_stats;
+        tracing::info!(
+            ?role,
+            kind = ?r.rtp_stream_stats.kind,
+            packets = r.packets_received,
+            lost = r.packets_lost,
+            nacks_sent = s.nack_count,
+            plis_sent = s.pli_count,
+            retransmitted = s.retransmitted_packets_received,
+            "received stream"
+        );
+    }
+    for s in report.outbound_rtp_streams() {
+        tracing::info!(
+            ?role,
+            kind = ?s.sent_rtp_stream_stats.rtp_stream_stats.kind,
+            packets = s.sent_rtp_stream_stats.packets_sent,
+            nacks_received = s.nack_count,
+            plis_received = s.pli_count,
+            firs_received = s.fir_count,
+            retransmitted = s.retransmitted_packets_sent,
+            "sent stream"
+        );
+    }
 }

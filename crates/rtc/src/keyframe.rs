@@ -1,8 +1,10 @@
 //! Lets Janus's keyframe requests (PLI, FIR) reach the publisher.
 //!
 //! webrtc-rs drops inbound RTCP at the end of its interceptor chain unless an
-//! interceptor marks it for the application. This one, placed last, marks
-//! PLI and FIR and drops the rest (the built-in interceptors have seen it by then).
+//! interceptor marks it for the application. This one marks every RTCP batch
+//! that holds a PLI or FIR, and passes everything on untouched, so the NACK
+//! responder and the report interceptors still see all of it whatever their
+//! order in the chain.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -32,13 +34,13 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet {
-            let requests: Vec<Box<dyn rtc::rtcp::Packet>> =
-                packets.iter().filter(|p| is_keyframe_request(p.as_ref())).cloned().collect();
-            if requests.is_empty() {
-                return Ok(());
+            if tracing::enabled!(tracing::Level::TRACE) {
+                let kinds: Vec<String> = packets.iter().map(|p| format!("{:?}/{}", p.header().packet_type, p.header().count)).collect();
+                tracing::trace!(?kinds, "inbound RTCP");
             }
-            msg.message.packet = Packet::Rtcp(requests);
-            msg.message.add(Attribute::DeliverToApplication);
+            if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                msg.message.add(Attribute::DeliverToApplication);
+            }
         }
         self.read.push_back(msg);
         Ok(())

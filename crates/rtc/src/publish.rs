@@ -19,7 +19,7 @@ use webrtc::media_stream::MediaStreamTrack;
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState, RTCSessionDescription};
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit, RtpTransceiver};
 
-use crate::connection::{build, err, local_sdp, opus_codec, vp8_codec, Built};
+use crate::connection::{build, err, local_sdp, log_stats, opus_codec, vp8_codec, Built};
 use crate::keyframe::is_keyframe_request;
 use crate::RtcConfig;
 
@@ -62,6 +62,7 @@ async fn add_sendonly(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind, id: &str
 async fn negotiated_payload_type(transceiver: &Arc<dyn RtpTransceiver>) -> Result<PayloadType, PeerError> {
     let sender = transceiver.sender().await.map_err(err("reading the sender"))?.ok_or_else(|| PeerError("no sender".into()))?;
     let params = sender.get_parameters().await.map_err(err("reading the negotiated codec"))?;
+    tracing::trace!(codecs = ?params.rtp_parameters.codecs, "negotiated");
     params.rtp_parameters.codecs.first().map(|c| c.payload_type).ok_or_else(|| PeerError("the server accepted no codec".into()))
 }
 
@@ -117,6 +118,7 @@ impl Publisher for MediaPublisher {
     }
 
     async fn accept_answer(&mut self, sdp: String) -> Result<(), PeerError> {
+        tracing::trace!(%sdp, "remote SDP");
         let answer = RTCSessionDescription::answer(sdp).map_err(err("reading the server's answer"))?;
         self.built.pc.set_remote_description(answer).await.map_err(err("applying the server's answer"))?;
         if let Some((out, source)) = self.audio.take() {
@@ -155,6 +157,7 @@ impl Publisher for MediaPublisher {
     async fn close(self: Box<Self>) {
         self.stop.store(true, Ordering::SeqCst);
         tracing::debug!(keyframe_requests = self.stats.keyframe_requests.load(Ordering::Relaxed), "publisher closing");
+        log_stats(&self.built.pc, &PeerRole::Publisher).await;
         if let Err(e) = self.built.pc.close().await {
             tracing::debug!(error = %e, "closing the publisher connection");
         }

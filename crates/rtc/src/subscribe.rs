@@ -10,20 +10,26 @@ use estrade_media::codec::{OpusDecoder, Vp8Decoder};
 use rtc::media::io::sample_builder::SampleBuilder;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::rtp::codec::vp8::Vp8Packet;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::RTCSessionDescription;
 
-use crate::connection::{build, err, local_sdp, Built};
+use crate::connection::{build, err, local_sdp, log_stats, Built};
 use crate::RtcConfig;
 
 /// Don't ask for keyframes more often than this.
 const PLI_INTERVAL: Duration = Duration::from_millis(300);
+/// How long a frame may wait for a missing packet (a NACK retransmission) before
+/// it is given up. Two NACK rounds on a school network; a bounded stall, not 128 packets' worth.
+const MAX_REASSEMBLY_DELAY: Duration = Duration::from_millis(300);
 /// The largest gap in audio sequence numbers we conceal; beyond, we just resync.
 const MAX_CONCEALED_FRAMES: u16 = 5;
 
 pub(crate) struct MediaSubscriber {
     built: Built,
+    role: PeerRole,
 }
 
 impl MediaSubscriber {
@@ -35,7 +41,8 @@ impl MediaSubscriber {
         events: PeerEvents,
     ) -> Result<(Self, String), PeerError> {
         let role = PeerRole::Subscriber(from.clone());
-        let mut built = build(config, role, events.clone()).await?;
+        let mut built = build(config, role.clone(), events.clone()).await?;
+        tracing::trace!(sdp = %offer, "remote SDP");
         let offer = RTCSessionDescription::offer(offer).map_err(err("reading the server's offer"))?;
         built.pc.set_remote_description(offer).await.map_err(err("applying the server's offer"))?;
         let answer = built.pc.create_answer(None).await.map_err(err("creating the answer"))?;
@@ -47,13 +54,14 @@ impl MediaSubscriber {
                 tokio::spawn(receive(track, from.clone(), Arc::clone(&sink), events.clone()));
             }
         });
-        Ok((Self { built }, answer))
+        Ok((Self { built, role }, answer))
     }
 }
 
 #[async_trait]
 impl Subscriber for MediaSubscriber {
     async fn close(self: Box<Self>) {
+        log_stats(&self.built.pc, &self.role).await;
         if let Err(e) = self.built.pc.close().await {
             tracing::debug!(error = %e, "closing a subscription");
         }
@@ -61,7 +69,9 @@ impl Subscriber for MediaSubscriber {
 }
 
 async fn receive(track: Arc<dyn TrackRemote>, from: Participant, sink: Arc<dyn RemoteMediaSink>, events: PeerEvents) {
-    let ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
+    let ssrcs = track.ssrcs().await;
+    let ssrc = ssrcs.first().copied().unwrap_or_default();
+    tracing::debug!(?ssrcs, "remote track");
     let mime = track.codec(ssrc).await.map(|c| c.mime_type.to_lowercase()).unwrap_or_default();
     let first = |kind| {
         let _ = events.send(PeerEvent { role: PeerRole::Subscriber(from.clone()), kind: PeerEventKind::FirstMedia(kind) });
@@ -120,18 +130,24 @@ async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participan
         Ok(d) => d,
         Err(e) => return tracing::error!(error = %e, "cannot open the video decoder"),
     };
-    let mut builder = SampleBuilder::new(128, Vp8Packet::default(), 90_000);
+    let mut builder = SampleBuilder::new(512, Vp8Packet::default(), 90_000).with_max_time_delay(MAX_REASSEMBLY_DELAY);
+    let (mut decoded, mut skipped, mut incomplete) = (0u64, 0u64, 0u64);
+    let rtcp_sender_ssrc: u32 = rand::random::<u32>().max(1);
+    // Extended highest sequence number (cycles << 16 | seq), for the RR we send with a PLI.
+    let mut highest: Option<u16> = None;
+    let mut cycles: u32 = 0;
     let mut need_keyframe = true;
     let mut last_pli: Option<Instant> = None;
     let mut decoded_any = false;
-    let request_keyframe = |last_pli: &mut Option<Instant>| {
+    let request_keyframe = |last_pli: &mut Option<Instant>, highest_seq: u32| {
         let due = last_pli.is_none_or(|t| t.elapsed() >= PLI_INTERVAL);
         if due {
             *last_pli = Some(Instant::now());
             let track = Arc::clone(&track);
             tokio::spawn(async move {
-                let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
-                let _ = track.write_rtcp(vec![Box::new(pli)]).await;
+                let pli = keyframe_request(rtcp_sender_ssrc, ssrc, highest_seq);
+                tracing::debug!(media_ssrc = ssrc, "asking for a keyframe");
+                let _ = track.write_rtcp(pli).await;
             });
         }
     };
@@ -142,19 +158,39 @@ async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participan
             }
             continue;
         };
+        let seq = packet.header.sequence_number;
+        match highest {
+            Some(h) if seq.wrapping_sub(h) == 0 || seq.wrapping_sub(h) >= 0x8000 => {
+                tracing::trace!(seq, behind = h.wrapping_sub(seq), "late packet (a retransmission)");
+            }
+            Some(h) => {
+                if seq.wrapping_sub(h) > 1 {
+                    tracing::trace!(from = h.wrapping_add(1), to = seq.wrapping_sub(1), "gap");
+                }
+                if seq < h {
+                    cycles += 1;
+                }
+                highest = Some(seq);
+            }
+            None => highest = Some(seq),
+        }
+        let highest_seq = cycles << 16 | u32::from(highest.unwrap_or(seq));
         builder.push(Instant::now(), packet);
         while let Some(frame) = builder.pop(Instant::now()) {
             // VP8 payload header: bit 0 of the first byte is 0 on keyframes.
             let keyframe = frame.data.first().is_some_and(|b| b & 0x01 == 0);
             if frame.prev_dropped_packets > 0 && !keyframe {
+                incomplete += 1;
                 need_keyframe = true;
             }
             if need_keyframe && !keyframe {
-                request_keyframe(&mut last_pli);
+                skipped += 1;
+                request_keyframe(&mut last_pli, highest_seq);
                 continue;
             }
             match decoder.decode(&frame.data) {
                 Ok(pictures) => {
+                    decoded += 1;
                     need_keyframe = false;
                     for picture in &pictures {
                         if !decoded_any {
@@ -167,9 +203,30 @@ async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participan
                 Err(e) => {
                     tracing::debug!(error = %e, "undecodable video frame; asking for a keyframe");
                     need_keyframe = true;
-                    request_keyframe(&mut last_pli);
+                    request_keyframe(&mut last_pli, highest_seq);
                 }
             }
         }
     }
+    tracing::info!(participant = %from.id, decoded, skipped, incomplete, "video receive ended");
+}
+
+/// A keyframe request as a compound RTCP packet: a receiver report, then the PLI.
+///
+/// RFC 4585 feedback is sent compound, and Janus 1.1 relies on it: it files RTCP
+/// by the sender SSRC or, failing that, by the first report block, and does not
+/// look inside a lone PLI from a receive-only peer (whose sender SSRC it has
+/// never seen). A lone PLI lands on the audio stream and is ignored.
+fn keyframe_request(sender_ssrc: u32, media_ssrc: u32, highest_seq: u32) -> Vec<Box<dyn rtc::rtcp::Packet>> {
+    let report = ReceptionReport {
+        ssrc: media_ssrc,
+        last_sequence_number: highest_seq,
+        // Loss, jitter and timing come in the regular reports; zero LSR tells the
+        // server not to compute a round trip from this one.
+        ..Default::default()
+    };
+    vec![
+        Box::new(ReceiverReport { ssrc: sender_ssrc, reports: vec![report], ..Default::default() }),
+        Box::new(PictureLossIndication { sender_ssrc, media_ssrc }),
+    ]
 }
