@@ -1,0 +1,297 @@
+//! The class driver against a scripted server on an in-memory link, with
+//! tokio's paused clock: the driver's logic (ordering, subscriptions,
+//! keepalive, errors) without sockets, devices or real time. The same flows
+//! run against the real Janus in the repository's `tests/`.
+
+#![allow(clippy::unwrap_used)] // test doubles: a poisoned lock is a failed test
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use estrade_core::link::{Connector, LinkEvent, SignalLink};
+use estrade_core::peer::{LocalMedia, PeerError, PeerEvents, PeerFactory, Publisher, RemoteMediaSink, Subscriber};
+use estrade_core::{join, ClassEvent, JoinError, JoinOptions, Participant};
+use estrade_media::VideoFrame;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+/// The server's side of the link.
+struct Server {
+    from_client: mpsc::UnboundedReceiver<String>,
+    to_client: mpsc::UnboundedSender<LinkEvent>,
+}
+
+impl Server {
+    async fn next(&mut self) -> Value {
+        let text = tokio::time::timeout(Duration::from_secs(60), self.from_client.recv())
+            .await
+            .expect("the client sent something")
+            .expect("link open");
+        serde_json::from_str(&text).expect("the client sends JSON")
+    }
+
+    /// Receives a request of kind `janus` (and plugin `request`, if given) and returns it.
+    async fn expect(&mut self, janus: &str, request: Option<&str>) -> Value {
+        loop {
+            let msg = self.next().await;
+            if msg["janus"] == "keepalive" && janus != "keepalive" {
+                self.send(json!({"janus": "ack", "transaction": msg["transaction"]}));
+                continue;
+            }
+            assert_eq!(msg["janus"], janus, "unexpected request {msg}");
+            if let Some(r) = request {
+                assert_eq!(msg["body"]["request"], r, "unexpected body {msg}");
+            }
+            return msg;
+        }
+    }
+
+    fn send(&self, v: Value) {
+        self.to_client.send(LinkEvent::Text(v.to_string())).expect("client listening");
+    }
+
+    fn success(&self, req: &Value, id: u64) {
+        self.send(json!({"janus": "success", "transaction": req["transaction"], "data": {"id": id}}));
+    }
+
+    fn event(&self, req: &Value, data: Value, jsep: Option<Value>) {
+        let mut v = json!({"janus": "event", "sender": req["handle_id"], "transaction": req["transaction"],
+            "plugindata": {"plugin": "janus.plugin.videoroom", "data": data}});
+        if let Some(j) = jsep {
+            v["jsep"] = j;
+        }
+        self.send(v);
+    }
+
+    /// create + attach + join, answering as Janus does; `publishers` are already in the room.
+    async fn admit(&mut self, publishers: Value) -> u64 {
+        let create = self.expect("create", None).await;
+        self.success(&create, 1);
+        let attach = self.expect("attach", None).await;
+        self.success(&attach, 10);
+        let join = self.expect("message", Some("join")).await;
+        assert_eq!(join["body"]["ptype"], "publisher");
+        self.event(&join, json!({"videoroom": "joined", "room": 1234, "id": 100, "private_id": 7, "publishers": publishers}), None);
+        10
+    }
+
+    /// Answers one subscription (attach, join, start) with handle `handle`.
+    async fn subscription(&mut self, handle: u64, feed: u64) {
+        let attach = self.expect("attach", None).await;
+        self.success(&attach, handle);
+        let join = self.expect("message", Some("join")).await;
+        assert_eq!(join["body"]["ptype"], "subscriber");
+        assert_eq!(join["body"]["streams"][0]["feed"], feed);
+        assert_eq!(join["body"]["private_id"], 7, "subscriptions carry our private id");
+        self.event(&join, json!({"videoroom": "attached", "room": 1234}), Some(json!({"type": "offer", "sdp": "v=0 server-offer"})));
+        let start = self.expect("message", Some("start")).await;
+        assert_eq!(start["jsep"]["type"], "answer");
+        self.event(&start, json!({"videoroom": "event", "started": "ok"}), None);
+    }
+}
+
+struct ScriptedConnector {
+    link: Mutex<Option<SignalLink>>,
+}
+
+#[async_trait]
+impl Connector for ScriptedConnector {
+    async fn connect(&self, _address: &str) -> Result<SignalLink, JoinError> {
+        Ok(self.link.lock().unwrap().take().expect("one connection per test"))
+    }
+}
+
+fn link() -> (Arc<ScriptedConnector>, Server) {
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (in_tx, in_rx) = mpsc::unbounded_channel();
+    let connector = ScriptedConnector { link: Mutex::new(Some(SignalLink { outgoing: out_tx, incoming: in_rx })) };
+    (Arc::new(connector), Server { from_client: out_rx, to_client: in_tx })
+}
+
+/// Peer connections that only record what they were asked to do.
+#[derive(Default)]
+struct RecordingPeers {
+    subscribed: Mutex<Vec<(Participant, String)>>,
+    closed: Mutex<Vec<String>>,
+}
+
+struct FakeSubscriber(String, Arc<RecordingPeers>);
+
+#[async_trait]
+impl Subscriber for FakeSubscriber {
+    async fn close(self: Box<Self>) {
+        self.1.closed.lock().unwrap().push(self.0.clone());
+    }
+}
+
+struct Peers(Arc<RecordingPeers>);
+
+#[async_trait]
+impl PeerFactory for Peers {
+    async fn publisher(&self, _media: LocalMedia, _events: PeerEvents) -> Result<Box<dyn Publisher>, PeerError> {
+        Err(PeerError("no media in these tests".into()))
+    }
+    async fn subscriber(
+        &self,
+        from: Participant,
+        offer: String,
+        _sink: Arc<dyn RemoteMediaSink>,
+        _events: PeerEvents,
+    ) -> Result<(Box<dyn Subscriber>, String), PeerError> {
+        self.0.subscribed.lock().unwrap().push((from.clone(), offer));
+        Ok((Box::new(FakeSubscriber(from.name, Arc::clone(&self.0))), "v=0 client-answer".into()))
+    }
+}
+
+struct NoSink;
+impl RemoteMediaSink for NoSink {
+    fn audio(&self, _: &Participant, _: &[i16]) {}
+    fn video(&self, _: &Participant, _: &VideoFrame) {}
+}
+
+fn options(pin: Option<&str>) -> JoinOptions {
+    JoinOptions {
+        server: "ws://scripted".into(),
+        room: 1234,
+        name: "Prof".into(),
+        pin: pin.map(str::to_owned),
+        connect_timeout: Duration::from_secs(4),
+    }
+}
+
+async fn next_event(events: &mut mpsc::UnboundedReceiver<ClassEvent>) -> ClassEvent {
+    tokio::time::timeout(Duration::from_secs(60), events.recv()).await.expect("an event comes").expect("driver alive")
+}
+
+#[tokio::test(start_paused = true)]
+async fn subscribes_to_everyone_and_follows_arrivals_and_departures() {
+    let (connector, mut server) = link();
+    let peers = Arc::new(RecordingPeers::default());
+    let script = tokio::spawn(async move {
+        server.admit(json!([{"id": 200, "display": "Léa"}])).await;
+        server.subscription(20, 200).await;
+        // Hugo arrives, then Léa leaves.
+        server.send(json!({"janus": "event", "sender": 10, "plugindata": {"data":
+            {"videoroom": "event", "room": 1234, "publishers": [{"id": 201, "display": "Hugo"}]}}}));
+        server.subscription(21, 201).await;
+        server.send(json!({"janus": "event", "sender": 10, "plugindata": {"data": {"videoroom": "event", "room": 1234, "leaving": 200}}}));
+        let detach = server.expect("detach", None).await;
+        assert_eq!(detach["handle_id"], 20, "Léa's subscription handle is released");
+        server.success(&detach, 0);
+        server
+    });
+    let (class, mut events) = join(options(None), connector, Arc::new(Peers(Arc::clone(&peers))), LocalMedia::default(), Arc::new(NoSink))
+        .await
+        .expect("joined");
+    assert_eq!(class.me().name, "Prof");
+    let names = |e: &ClassEvent| match e {
+        ClassEvent::ParticipantJoined { participant } => format!("+{}", participant.name),
+        ClassEvent::ParticipantLeft { participant } => format!("-{}", participant.name),
+        other => format!("{other:?}"),
+    };
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(names(&next_event(&mut events).await));
+    }
+    assert_eq!(seen, ["+Léa", "+Hugo", "-Léa"]);
+    let mut server = script.await.expect("script ran");
+    let subscribed: Vec<String> = peers.subscribed.lock().unwrap().iter().map(|(p, offer)| format!("{} {offer}", p.name)).collect();
+    assert_eq!(subscribed, ["Léa v=0 server-offer", "Hugo v=0 server-offer"]);
+    assert_eq!(*peers.closed.lock().unwrap(), ["Léa"]);
+
+    // Leaving says goodbye, closes the remaining subscription and destroys the session.
+    let leaving = tokio::spawn(class.leave());
+    let leave = server.expect("message", Some("leave")).await;
+    server.event(&leave, json!({"videoroom": "event", "leaving": "ok"}), None);
+    let destroy = server.expect("destroy", None).await;
+    server.success(&destroy, 0);
+    leaving.await.expect("left");
+    assert_eq!(*peers.closed.lock().unwrap(), ["Léa", "Hugo"]);
+    assert_eq!(next_event(&mut events).await, ClassEvent::Left);
+}
+
+#[tokio::test(start_paused = true)]
+async fn keeps_the_session_alive_and_reports_a_silent_server() {
+    let (connector, mut server) = link();
+    let peers = Arc::new(RecordingPeers::default());
+    let script = tokio::spawn(async move {
+        server.admit(json!([])).await;
+        let started = tokio::time::Instant::now();
+        let keepalive = server.expect("keepalive", None).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(25), "keepalive after 25 s idle");
+        server.send(json!({"janus": "ack", "transaction": keepalive["transaction"]}));
+        server.expect("keepalive", None).await;
+        // This one goes unanswered.
+        server
+    });
+    let (_class, mut events) =
+        join(options(None), connector, Arc::new(Peers(peers)), LocalMedia::default(), Arc::new(NoSink)).await.expect("joined");
+    let _server = script.await.expect("script ran");
+    let t = tokio::time::Instant::now();
+    match next_event(&mut events).await {
+        ClassEvent::ConnectionLost { reason } => assert!(reason.contains("keepalive"), "{reason}"),
+        other => panic!("expected connection lost, got {other:?}"),
+    }
+    assert_eq!(t.elapsed(), Duration::from_secs(10), "an unanswered keepalive times out after 10 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn join_errors_are_typed() {
+    for (code, reason, expected) in [
+        (426, "No such room (1234)", JoinError::NoSuchClass { room: 1234 }),
+        (433, "Unauthorized (wrong pin)", JoinError::WrongPin { room: 1234 }),
+        (429, "Missing mandatory element (pin)", JoinError::WrongPin { room: 1234 }),
+        (432, "Maximum number of publishers (30) reached", JoinError::ClassFull { room: 1234 }),
+    ] {
+        let (connector, mut server) = link();
+        let script = tokio::spawn(async move {
+            let create = server.expect("create", None).await;
+            server.success(&create, 1);
+            let attach = server.expect("attach", None).await;
+            server.success(&attach, 10);
+            let join = server.expect("message", Some("join")).await;
+            assert_eq!(join["body"]["pin"], "0000");
+            server.event(&join, json!({"videoroom": "event", "error_code": code, "error": reason}), None);
+            server
+        });
+        let peers = Arc::new(RecordingPeers::default());
+        let err = join(options(Some("0000")), connector, Arc::new(Peers(peers)), LocalMedia::default(), Arc::new(NoSink))
+            .await
+            .expect_err("refused");
+        assert_eq!(err, expected);
+        assert!(!err.user_message().fr.is_empty() && !err.user_message().en.is_empty());
+        script.await.expect("script ran");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_answers_times_out_and_a_closed_link_is_reported() {
+    let (connector, mut server) = link();
+    let script = tokio::spawn(async move {
+        server.expect("create", None).await;
+        server
+    });
+    let t = tokio::time::Instant::now();
+    let err = join(options(None), connector, Arc::new(Peers(Arc::default())), LocalMedia::default(), Arc::new(NoSink))
+        .await
+        .expect_err("no answer");
+    assert_eq!(err, JoinError::TimedOut(Duration::from_secs(10)));
+    assert_eq!(t.elapsed(), Duration::from_secs(10));
+    script.await.expect("script ran");
+
+    let (connector, mut server) = link();
+    let script = tokio::spawn(async move {
+        server.admit(json!([])).await;
+        server.to_client.send(LinkEvent::Closed { reason: "server closed the connection (1001: going away)".into() }).unwrap();
+        server
+    });
+    let (_class, mut events) = join(options(None), connector, Arc::new(Peers(Arc::default())), LocalMedia::default(), Arc::new(NoSink))
+        .await
+        .expect("joined");
+    let _server = script.await.expect("script ran");
+    assert_eq!(
+        next_event(&mut events).await,
+        ClassEvent::ConnectionLost { reason: "server closed the connection (1001: going away)".into() }
+    );
+}
