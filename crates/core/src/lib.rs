@@ -5,6 +5,8 @@
 //! desktop app and `estrade-cli` plug real adapters in, tests plug in fakes.
 //! It never depends on Tauri or on a device.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod link;
 pub mod model;

@@ -8,6 +8,8 @@
 //! Reference: the opening comments of `janus.c`, `janus_videoroom.c` and
 //! `janus_textroom.c` in Janus 1.1.
 
+#![warn(missing_docs)]
+
 mod incoming;
 mod request;
 pub mod videoroom;

@@ -16,6 +16,8 @@
 //! assert!(text.contains("\"create\""));
 //! ```
 
+#![warn(missing_docs)]
+
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
