@@ -85,6 +85,17 @@ async fn receive(track: Arc<dyn TrackRemote>, from: Participant, sink: Arc<dyn R
     }
 }
 
+/// The next RTP packet of a track, or `None` once it has ended.
+async fn next_rtp(track: &dyn TrackRemote) -> Option<rtc::rtp::Packet> {
+    loop {
+        match track.poll().await? {
+            TrackRemoteEvent::OnRtpPacket(packet) => return Some(packet),
+            TrackRemoteEvent::OnEnded => return None,
+            _ => {}
+        }
+    }
+}
+
 async fn receive_audio(track: Arc<dyn TrackRemote>, from: &Participant, sink: Arc<dyn RemoteMediaSink>, first: impl Fn(MediaKind)) {
     let mut decoder = match OpusDecoder::new() {
         Ok(d) => d,
@@ -92,13 +103,7 @@ async fn receive_audio(track: Arc<dyn TrackRemote>, from: &Participant, sink: Ar
     };
     let mut last_seq: Option<u16> = None;
     let mut decoded_any = false;
-    while let Some(event) = track.poll().await {
-        let TrackRemoteEvent::OnRtpPacket(packet) = event else {
-            if matches!(event, TrackRemoteEvent::OnEnded) {
-                break;
-            }
-            continue;
-        };
+    while let Some(packet) = next_rtp(track.as_ref()).await {
         let seq = packet.header.sequence_number;
         if let Some(prev) = last_seq {
             let gap = seq.wrapping_sub(prev);
@@ -151,13 +156,7 @@ async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participan
             });
         }
     };
-    while let Some(event) = track.poll().await {
-        let TrackRemoteEvent::OnRtpPacket(packet) = event else {
-            if matches!(event, TrackRemoteEvent::OnEnded) {
-                break;
-            }
-            continue;
-        };
+    while let Some(packet) = next_rtp(track.as_ref()).await {
         let seq = packet.header.sequence_number;
         match highest {
             Some(h) if seq.wrapping_sub(h) == 0 || seq.wrapping_sub(h) >= 0x8000 => {
