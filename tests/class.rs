@@ -38,6 +38,7 @@ fn check_video(receiver: &Outcome, dir: &std::path::Path, sender: &str) {
 
 fn within(a: u64, b: u64, limit_ms: u64, what: &str) {
     let d = a.abs_diff(b);
+    eprintln!("{what}: {d} ms");
     assert!(d <= limit_ms, "{what}: {d} ms apart (limit {limit_ms} ms)");
 }
 
@@ -87,6 +88,7 @@ fn three_participants_exchange_media_and_see_arrivals_and_departures() {
     // The late joiner decodes video within 500 ms of subscribing.
     for sender in ["Alice", "Bruno"] {
         let first_video = c.totals(sender)["first_video_ms"].as_u64().expect("video arrived");
+        eprintln!("late joiner: first picture from {sender} {first_video} ms after subscribing");
         assert!(first_video <= 500, "Chloé waited {first_video} ms for {sender}'s first picture");
     }
     for dir in [dir_a, dir_b, dir_c] {
