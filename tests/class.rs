@@ -175,3 +175,19 @@ fn ctrl_c_leaves_cleanly() {
     within(left[0]["t_ms"].as_u64().unwrap(), b.left_at(), 1000, "Alice seeing Bruno leave after Ctrl-C");
     assert!(b.totals("Alice")["numbered_frames"].as_u64().unwrap() > 20);
 }
+
+/// A pupil with no camera and no microphone is still in class: seen by those
+/// already there and by those who arrive after.
+#[test]
+fn participants_without_media_are_in_class() {
+    let janus = LocalJanus::start();
+    let none = ["--send-audio", "none", "--send-video", "none"];
+    let silent = janus.join("Silencieux", ROOM, &[&none[..], &["--duration", "6"]].concat());
+    std::thread::sleep(Duration::from_secs(1));
+    let late = janus.join("Retardataire", ROOM, &[&none[..], &["--duration", "2"]].concat()).wait(Duration::from_secs(15));
+    let silent = silent.wait(Duration::from_secs(15));
+    assert!(late.status.success() && silent.status.success(), "{}\n{}", late.stderr, silent.stderr);
+    assert_eq!(late.events_about("participant_joined", "Silencieux").len(), 1, "{:?}", late.lines);
+    assert_eq!(silent.events_about("participant_joined", "Retardataire").len(), 1, "{:?}", silent.lines);
+    assert_eq!(silent.events_about("participant_left", "Retardataire").len(), 1, "{:?}", silent.lines);
+}

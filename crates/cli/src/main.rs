@@ -118,7 +118,7 @@ const EXIT_CONNECTION_LOST: u8 = 3;
 
 /// Logging when ESTRADE_LOG is unset. webrtc-rs warns about normal ICE and DTLS
 /// start-up steps; those two are quietened to errors.
-const DEFAULT_LOG: &str = "warn,rtc_ice::agent=error,rtc_dtls::config=error";
+const DEFAULT_LOG: &str = "warn,rtc_ice::agent=error,rtc_dtls=error";
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()

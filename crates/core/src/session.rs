@@ -186,8 +186,10 @@ pub async fn join(
         let handle = conn.attach().await.map_err(join_error)?;
         let join = Join::Publisher { room, display: options.name.clone(), pin: options.pin.clone() };
         let (event, _) = conn.videoroom(handle, VideoRoomRequest::Join(join), None).await.map_err(join_error)?;
-        let (me, private_id, already) = match event {
-            VideoRoomEvent::Joined { id, private_id, publishers, .. } => (ParticipantId(id), private_id, publishers),
+        let (me, private_id, already, attendees) = match event {
+            VideoRoomEvent::Joined { id, private_id, publishers, attendees, .. } => {
+                (ParticipantId(id), private_id, publishers, attendees)
+            }
             VideoRoomEvent::Error { code, reason } => return Err(room_error(room, code, reason)),
             other => return Err(JoinError::Refused { reason: format!("unexpected answer to join: {other:?}") }),
         };
@@ -233,7 +235,7 @@ pub async fn join(
             peer_tx,
             events: events_tx,
         };
-        let task = tokio::spawn(driver.run(already, cmd_rx, peer_rx).in_current_span());
+        let task = tokio::spawn(driver.run(already, attendees, cmd_rx, peer_rx).in_current_span());
         Ok((ClassHandle { me: me_participant, commands: cmd_tx, task }, events_rx))
     }
     .instrument(span)
@@ -280,9 +282,14 @@ impl Driver {
     async fn run(
         mut self,
         already: Vec<RoomPublisher>,
+        attendees: Vec<RoomPublisher>,
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut peer_rx: mpsc::UnboundedReceiver<PeerEvent>,
     ) {
+        // Those in class without sending anything (no camera, no microphone) are in class too.
+        for a in attendees {
+            self.participant_seen(Participant { id: ParticipantId(a.id), name: a.display });
+        }
         self.publishers_appeared(already).await;
         loop {
             let step = if let Some(event) = self.conn.deferred.pop_front() {

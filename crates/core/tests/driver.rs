@@ -66,13 +66,22 @@ impl Server {
 
     /// create + attach + join, answering as Janus does; `publishers` are already in the room.
     async fn admit(&mut self, publishers: Value) -> u64 {
+        self.admit_with(publishers, json!([])).await
+    }
+
+    /// Like `admit`, with `attendees` in the room who publish nothing.
+    async fn admit_with(&mut self, publishers: Value, attendees: Value) -> u64 {
         let create = self.expect("create", None).await;
         self.success(&create, 1);
         let attach = self.expect("attach", None).await;
         self.success(&attach, 10);
         let join = self.expect("message", Some("join")).await;
         assert_eq!(join["body"]["ptype"], "publisher");
-        self.event(&join, json!({"videoroom": "joined", "room": 1234, "id": 100, "private_id": 7, "publishers": publishers}), None);
+        self.event(
+            &join,
+            json!({"videoroom": "joined", "room": 1234, "id": 100, "private_id": 7, "publishers": publishers, "attendees": attendees}),
+            None,
+        );
         10
     }
 
@@ -169,7 +178,7 @@ async fn subscribes_to_everyone_and_follows_arrivals_and_departures() {
     let (connector, mut server) = link();
     let peers = Arc::new(RecordingPeers::default());
     let script = tokio::spawn(async move {
-        server.admit(json!([{"id": 200, "display": "Léa"}])).await;
+        server.admit_with(json!([{"id": 200, "display": "Léa"}]), json!([{"id": 300, "display": "Inès"}])).await;
         server.subscription(20, 200).await;
         // Hugo arrives, then Léa leaves.
         server.send(json!({"janus": "event", "sender": 10, "plugindata": {"data":
@@ -191,10 +200,10 @@ async fn subscribes_to_everyone_and_follows_arrivals_and_departures() {
         other => format!("{other:?}"),
     };
     let mut seen = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         seen.push(names(&next_event(&mut events).await));
     }
-    assert_eq!(seen, ["+Léa", "+Hugo", "-Léa"]);
+    assert_eq!(seen, ["+Inès", "+Léa", "+Hugo", "-Léa"], "Inès publishes nothing but is in class");
     let mut server = script.await.expect("script ran");
     let subscribed: Vec<String> = peers.subscribed.lock().unwrap().iter().map(|(p, offer)| format!("{} {offer}", p.name)).collect();
     assert_eq!(subscribed, ["Léa v=0 server-offer", "Hugo v=0 server-offer"]);

@@ -98,6 +98,9 @@ pub enum VideoRoomEvent {
         private_id: Option<u64>,
         /// Who is already publishing.
         publishers: Vec<Publisher>,
+        /// Who is already in the room without publishing (listed when the
+        /// room has `notify_joining`).
+        attendees: Vec<Publisher>,
     },
     /// A subscriber handle is attached; an SDP offer comes alongside.
     Attached {
@@ -176,6 +179,7 @@ impl VideoRoomEvent {
                     id,
                     private_id: data.get("private_id").and_then(Value::as_u64),
                     publishers: data.get("publishers").map(publishers_of).unwrap_or_default(),
+                    attendees: data.get("attendees").map(publishers_of).unwrap_or_default(),
                 },
                 None => VideoRoomEvent::Other(data.clone()),
             },
@@ -243,10 +247,17 @@ mod tests {
     #[test]
     fn reads_events() {
         let joined = json!({"videoroom":"joined","room":1,"id":10,"private_id":99,
-            "publishers":[{"id":11,"display":"Léa","streams":[]},{"bogus":true}]});
+            "publishers":[{"id":11,"display":"Léa","streams":[]},{"bogus":true}],
+            "attendees":[{"id":12,"display":"Hugo"}]});
         assert_eq!(
             VideoRoomEvent::from_plugin_data(&joined),
-            VideoRoomEvent::Joined { room: 1, id: 10, private_id: Some(99), publishers: vec![Publisher { id: 11, display: "Léa".into() }] }
+            VideoRoomEvent::Joined {
+                room: 1,
+                id: 10,
+                private_id: Some(99),
+                publishers: vec![Publisher { id: 11, display: "Léa".into() }],
+                attendees: vec![Publisher { id: 12, display: "Hugo".into() }],
+            }
         );
         let err = json!({"videoroom":"event","error_code":426,"error":"No such room (9)"});
         assert!(matches!(VideoRoomEvent::from_plugin_data(&err), VideoRoomEvent::Error { code: 426, .. }));
