@@ -39,8 +39,14 @@ fn a_wrong_or_missing_pin_is_refused_by_the_server() {
     assert_join_failed(&wrong, "PIN");
     let missing = janus.join("Intrus", 4321, &["--duration", "2"]).wait(Duration::from_secs(15));
     assert_join_failed(&missing, "PIN");
-    let right = janus.join("Eleve", 4321, &["--pin", "2468", "--duration", "1"]).wait(Duration::from_secs(15));
-    assert!(right.status.success(), "the right PIN is accepted: {}", right.stderr);
+    // With the right PIN, pupils join and receive each other (subscriptions carry the PIN too).
+    let first = janus.join("Eleve1", 4321, &["--pin", "2468", "--duration", "4"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let second = janus.join("Eleve2", 4321, &["--pin", "2468", "--send-audio", "tone:550", "--duration", "3"]).wait(Duration::from_secs(15));
+    let first = first.wait(Duration::from_secs(15));
+    assert!(first.status.success() && second.status.success(), "the right PIN is accepted: {}\n{}", first.stderr, second.stderr);
+    let hz = second.totals("Eleve1")["tone_hz"].as_f64().expect("media flows in a PIN class");
+    assert!((hz - 440.0).abs() <= 2.0, "{hz}");
 }
 
 #[test]
