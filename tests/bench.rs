@@ -4,11 +4,11 @@
 //! a test: it asserts nothing, it measures and prints a Markdown report.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use estrade_tests::{root, LocalJanus};
+use estrade_tests::browser::{chromium, chromium_result, stop};
+use estrade_tests::LocalJanus;
 
 const JOINS: usize = 20;
 const WINDOW: Duration = Duration::from_secs(20);
@@ -83,48 +83,6 @@ fn measure(pid: u32) -> Cost {
     let (c1, elapsed) = (cpu_ticks(pid), t0.elapsed().as_secs_f64());
     let (peak_rss_mib, pss_mib) = memory_mib(pid);
     Cost { cpu_percent: (c1.saturating_sub(c0)) as f64 / ticks_per_second() / elapsed * 100.0, peak_rss_mib, pss_mib }
-}
-
-fn chromium(janus: &LocalJanus, query: &str) -> Child {
-    let profile = estrade_tests::scratch("chromium-profile");
-    let page = root().join("tests/bench/janus-peer.html");
-    let url = format!("file://{}?server={}&room=1234&{query}", page.display(), janus.server);
-    janus
-        .command(std::path::Path::new("chromium"))
-        .args([
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--autoplay-policy=no-user-gesture-required",
-            // Janus ignores mDNS candidates; let Chromium offer its real (namespace) address.
-            "--disable-features=WebRtcHideLocalIpsWithMdns",
-            "--enable-logging=stderr", "--log-level=0", "--allow-file-access-from-files",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("chromium starts (scripts/bench installs it)")
-}
-
-/// Reads Chromium's log until the page reports a result matching `mode`.
-fn chromium_result(child: &mut Child, mode: &str) -> serde_json::Value {
-    let stderr = child.stderr.take().expect("piped");
-    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        let Some(json) = line.split("ESTRADE_RESULT ").nth(1) else { continue };
-        let json = json.split("\", source:").next().unwrap_or_default().replace("\\\"", "\"");
-        let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("bad result {json}: {e}"));
-        assert!(value.get("error").is_none(), "the janus.js peer failed: {value}");
-        if value["mode"] == mode {
-            return value;
-        }
-    }
-    panic!("Chromium ended without a {mode} result");
-}
-
-fn stop(mut child: Child) {
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let _ = child.wait();
 }
 
 fn main() {

@@ -1,0 +1,42 @@
+//! Estrade and an independent WebRTC client in the same class: headless
+//! Chromium running Janus's own janus.js, publishing its fake camera and
+//! microphone. Each must decode the other.
+
+use std::time::Duration;
+
+use estrade_tests::browser::{chromium, chromium_result, stop};
+use estrade_tests::{read_frames, read_wav, scratch, LocalJanus};
+
+#[test]
+fn estrade_and_a_browser_running_janus_js_exchange_media() {
+    let janus = LocalJanus::start();
+    let dir = scratch("interop");
+    let estrade = janus.join("Estrade", 1234, &["--send-audio", "tone:440", "--duration", "16", "--record", dir.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_secs(1));
+    let mut browser = chromium(&janus, "mode=interop&seconds=10");
+    let result = chromium_result(&mut browser, "interop");
+    stop(browser);
+    let estrade = estrade.wait(Duration::from_secs(40));
+    assert!(estrade.status.success(), "{}", estrade.stderr);
+    eprintln!("browser report: {result}");
+
+    // The browser decoded Estrade's VP8 and Opus.
+    let seen = &result["feeds"]["Estrade"];
+    assert_eq!((seen["width"].as_u64(), seen["height"].as_u64()), (Some(640), Some(360)), "{result}");
+    let frames = seen["framesDecoded"].as_u64().unwrap_or(0);
+    assert!(frames >= 100, "Chromium decoded only {frames} of Estrade's frames in about 9 s at 15 fps");
+    let samples = seen["audioSamples"].as_u64().unwrap_or(0);
+    assert!(samples >= 48_000 * 6, "Chromium received only {samples} audio samples");
+    assert!(seen["audioEnergy"].as_f64().unwrap_or(0.0) > 0.0, "and they were not silence");
+
+    // Estrade decoded the browser's VP8 and Opus.
+    let totals = estrade.totals("Chromium");
+    assert!(totals["audio_ms"].as_u64().unwrap_or(0) >= 6_000, "{totals}");
+    let (_, pcm) = read_wav(&dir.join("Chromium.wav"));
+    let peak = pcm.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+    assert!(peak > 1_000, "the browser's fake microphone beeps; Estrade heard a peak of {peak}");
+    let frames = read_frames(&dir.join("Chromium.frames.csv"));
+    assert!(frames.len() >= 100, "Estrade decoded only {} of the browser's frames", frames.len());
+    assert!(frames.iter().all(|f| f.width > 0 && f.height > 0));
+    let _ = std::fs::remove_dir_all(dir);
+}
