@@ -189,6 +189,9 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
         }
     };
     tokio::pin!(deadline);
+    // Registered once, before the loop, so a signal between two events is not missed.
+    let stop = stop_signal();
+    tokio::pin!(stop);
     let mut exit = ExitCode::SUCCESS;
     loop {
         tokio::select! {
@@ -206,7 +209,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
                 class.leave().await;
                 break;
             }
-            () = stop_signal() => {
+            () = &mut stop => {
                 class.leave().await;
                 break;
             }

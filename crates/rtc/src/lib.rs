@@ -10,6 +10,7 @@
 mod connection;
 mod keyframe;
 mod publish;
+mod sequence;
 mod subscribe;
 
 use std::net::IpAddr;

@@ -17,13 +17,17 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::RTCSessionDescription;
 
 use crate::connection::{build, err, local_sdp, log_stats, Built};
+use crate::sequence::SequenceTracker;
 use crate::RtcConfig;
 
 /// Don't ask for keyframes more often than this.
 const PLI_INTERVAL: Duration = Duration::from_millis(300);
 /// How long a frame may wait for a missing packet (a NACK retransmission) before
 /// it is given up. Two NACK rounds on a school network; a bounded stall, not 128 packets' worth.
-const MAX_REASSEMBLY_DELAY: Duration = Duration::from_millis(300);
+const MAX_REASSEMBLY_DELAY: Duration = Duration::from_millis(200);
+/// A packet still missing after this long is taken as lost for good: two NACK
+/// rounds and a round trip on a school network.
+const UNREPAIRED_LOSS: Duration = Duration::from_millis(100);
 /// The largest gap in audio sequence numbers we conceal; beyond, we just resync.
 const MAX_CONCEALED_FRAMES: u16 = 5;
 
@@ -138,9 +142,7 @@ async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participan
     let mut builder = SampleBuilder::new(512, Vp8Packet::default(), 90_000).with_max_time_delay(MAX_REASSEMBLY_DELAY);
     let (mut decoded, mut skipped, mut incomplete) = (0u64, 0u64, 0u64);
     let rtcp_sender_ssrc: u32 = rand::random::<u32>().max(1);
-    // Extended highest sequence number (cycles << 16 | seq), for the RR we send with a PLI.
-    let mut highest: Option<u16> = None;
-    let mut cycles: u32 = 0;
+    let mut sequence = SequenceTracker::default();
     let mut need_keyframe = true;
     let mut last_pli: Option<Instant> = None;
     let mut decoded_any = false;
@@ -157,23 +159,14 @@ async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participan
         }
     };
     while let Some(packet) = next_rtp(track.as_ref()).await {
-        let seq = packet.header.sequence_number;
-        match highest {
-            Some(h) if seq.wrapping_sub(h) == 0 || seq.wrapping_sub(h) >= 0x8000 => {
-                tracing::trace!(seq, behind = h.wrapping_sub(seq), "late packet (a retransmission)");
-            }
-            Some(h) => {
-                if seq.wrapping_sub(h) > 1 {
-                    tracing::trace!(from = h.wrapping_add(1), to = seq.wrapping_sub(1), "gap");
-                }
-                if seq < h {
-                    cycles += 1;
-                }
-                highest = Some(seq);
-            }
-            None => highest = Some(seq),
+        let now = Instant::now();
+        sequence.on_packet(packet.header.sequence_number, now);
+        let highest_seq = sequence.extended_highest();
+        // A loss that retransmission has not repaired in time will freeze the
+        // picture: ask for the keyframe now rather than when reassembly gives up.
+        if sequence.oldest_missing(now, MAX_REASSEMBLY_DELAY).is_some_and(|age| age >= UNREPAIRED_LOSS) {
+            request_keyframe(&mut last_pli, highest_seq);
         }
-        let highest_seq = cycles << 16 | u32::from(highest.unwrap_or(seq));
         builder.push(Instant::now(), packet);
         while let Some(frame) = builder.pop(Instant::now()) {
             // VP8 payload header: bit 0 of the first byte is 0 on keyframes.
@@ -189,6 +182,9 @@ async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participan
             }
             match decoder.decode(&frame.data) {
                 Ok(pictures) => {
+                    if keyframe {
+                        tracing::debug!(bytes = frame.data.len(), "keyframe decoded");
+                    }
                     decoded += 1;
                     need_keyframe = false;
                     for picture in &pictures {

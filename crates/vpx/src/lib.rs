@@ -14,6 +14,9 @@ use vpx_sys::{
     vpx_img_fmt, vpx_rc_mode,
 };
 
+/// Largest keyframe, in percent of the average frame size at the target rate.
+const MAX_INTRA_BITRATE_PCT: std::ffi::c_uint = 300;
+
 /// libvpx said no. Per-frame errors leave the codec usable.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[error("libvpx {call} failed: {message}")]
@@ -94,6 +97,17 @@ impl Encoder {
         let mut ctx: Box<vpx_codec_ctx_t> = Box::new(unsafe { MaybeUninit::zeroed().assume_init() });
         check("vpx_codec_enc_init_ver", unsafe {
             vpx_sys::vpx_codec_enc_init_ver(&mut *ctx, vpx_sys::vpx_codec_vp8_cx(), &cfg, 0, vpx_sys::VPX_ENCODER_ABI_VERSION as i32)
+        })?;
+        // Cap keyframes at 3x an average frame (as libwebrtc does): a huge keyframe
+        // spans dozens of packets and is the frame most likely to lose one, right
+        // when a receiver is waiting for it to recover.
+        // SAFETY: ctx is initialised; this control takes one unsigned int.
+        check("vpx_codec_control(VP8E_SET_MAX_INTRA_BITRATE_PCT)", unsafe {
+            vpx_sys::vpx_codec_control_(
+                &mut *ctx,
+                vpx_sys::vp8e_enc_control_id::VP8E_SET_MAX_INTRA_BITRATE_PCT as i32,
+                MAX_INTRA_BITRATE_PCT,
+            )
         })?;
         Ok(Self { ctx, width, height, pts: 0 })
     }
