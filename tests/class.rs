@@ -110,14 +110,16 @@ fn scratch_for_nobody(label: &str) -> std::path::PathBuf {
 #[test]
 fn uplink_loss_is_repaired_by_retransmission() {
     let janus = LocalJanus::start();
+    let dir = scratch("uplink-loss");
+    let a = janus.join_as_nobody("Alice", ROOM, &["--send-audio", "tone:440", "--duration", "12"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let b = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "11", "--record", dir.to_str().unwrap()]);
+    // Loss starts once the class is running: this is about media, not handshakes.
+    std::thread::sleep(Duration::from_secs(2));
     janus.sh(&format!(
         "iptables -A OUTPUT -p udp -m owner --uid-owner {} -m statistic --mode random --probability 0.05 -j DROP",
         estrade_tests::NOBODY
     ));
-    let dir = scratch("uplink-loss");
-    let a = janus.join_as_nobody("Alice", ROOM, &["--send-audio", "tone:440", "--duration", "11"]);
-    std::thread::sleep(Duration::from_millis(300));
-    let b = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "10", "--record", dir.to_str().unwrap()]);
     let b = b.wait(Duration::from_secs(30));
     let a = a.wait(Duration::from_secs(30));
     assert!(a.status.success() && b.status.success(), "{}\n{}", a.stderr, b.stderr);
@@ -135,11 +137,13 @@ fn uplink_loss_is_repaired_by_retransmission() {
 #[test]
 fn downlink_loss_recovers_through_keyframe_requests() {
     let janus = LocalJanus::start();
-    janus.sh("iptables -A OUTPUT -p udp -m owner --uid-owner 0 -m statistic --mode random --probability 0.03 -j DROP");
     let dir = scratch_for_nobody("downlink-loss");
-    let a = janus.join_as_nobody("Alice", ROOM, &["--send-audio", "tone:440", "--duration", "11"]);
+    let a = janus.join_as_nobody("Alice", ROOM, &["--send-audio", "tone:440", "--duration", "12"]);
     std::thread::sleep(Duration::from_millis(300));
-    let b = janus.join_as_nobody("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "10", "--record", dir.to_str().unwrap()]);
+    let b = janus.join_as_nobody("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "11", "--record", dir.to_str().unwrap()]);
+    // Loss starts once the class is running: this is about media, not handshakes.
+    std::thread::sleep(Duration::from_secs(2));
+    janus.sh("iptables -A OUTPUT -p udp -m owner --uid-owner 0 -m statistic --mode random --probability 0.03 -j DROP");
     let b = b.wait(Duration::from_secs(30));
     let a = a.wait(Duration::from_secs(30));
     assert!(a.status.success() && b.status.success(), "{}\n{}", a.stderr, b.stderr);
