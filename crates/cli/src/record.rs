@@ -67,9 +67,15 @@ impl Recorder {
 
     fn with_remote(&self, who: &Participant, f: impl FnOnce(&mut Remote)) {
         let mut remotes = self.remotes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let taken: Vec<String> = remotes.iter().filter(|(id, _)| **id != who.id).map(|(_, r)| r.name.clone()).collect();
-        let remote = remotes.entry(who.id).or_insert_with(|| self.open(who, &taken));
-        f(remote);
+        if !remotes.contains_key(&who.id) {
+            // Only a newcomer needs the names already taken (for its file names).
+            let taken: Vec<String> = remotes.values().map(|r| r.name.clone()).collect();
+            let remote = self.open(who, &taken);
+            remotes.insert(who.id, remote);
+        }
+        if let Some(remote) = remotes.get_mut(&who.id) {
+            f(remote);
+        }
     }
 
     fn open(&self, who: &Participant, taken: &[String]) -> Remote {
