@@ -98,18 +98,21 @@ impl Encoder {
         check("vpx_codec_enc_init_ver", unsafe {
             vpx_sys::vpx_codec_enc_init_ver(&mut *ctx, vpx_sys::vpx_codec_vp8_cx(), &cfg, 0, vpx_sys::VPX_ENCODER_ABI_VERSION as i32)
         })?;
+        // From here on the context is owned by `encoder`, whose Drop destroys it,
+        // so an error below does not leak it.
+        let mut encoder = Self { ctx, width, height, pts: 0 };
         // Cap keyframes at 3x an average frame (as libwebrtc does): a huge keyframe
         // spans dozens of packets and is the frame most likely to lose one, right
         // when a receiver is waiting for it to recover.
         // SAFETY: ctx is initialised; this control takes one unsigned int.
         check("vpx_codec_control(VP8E_SET_MAX_INTRA_BITRATE_PCT)", unsafe {
             vpx_sys::vpx_codec_control_(
-                &mut *ctx,
+                &mut *encoder.ctx,
                 vpx_sys::vp8e_enc_control_id::VP8E_SET_MAX_INTRA_BITRATE_PCT as i32,
                 MAX_INTRA_BITRATE_PCT,
             )
         })?;
-        Ok(Self { ctx, width, height, pts: 0 })
+        Ok(encoder)
     }
 
     /// Encodes one I420 picture (`width*height*3/2` bytes). Returns zero or more
