@@ -310,18 +310,11 @@ impl Driver {
             match step {
                 Step::Session(event) => {
                     if let Err(reason) = self.on_session_event(event).await {
-                        self.shutdown().await;
-                        self.emit(ClassEvent::ConnectionLost { reason });
-                        return;
+                        return self.connection_lost(reason).await;
                     }
                 }
                 Step::Peer(event) => self.on_peer_event(event),
-                Step::Lost(reason) => {
-                    warn!(%reason, "connection lost");
-                    self.shutdown().await;
-                    self.emit(ClassEvent::ConnectionLost { reason });
-                    return;
-                }
+                Step::Lost(reason) => return self.connection_lost(reason).await,
                 Step::Leave(done) => {
                     self.leave().await;
                     self.emit(ClassEvent::Left);
@@ -485,11 +478,16 @@ impl Driver {
         }
     }
 
+    /// Ends the class: the link or the server's session is gone.
+    async fn connection_lost(&mut self, reason: String) {
+        warn!(%reason, "connection lost");
+        self.shutdown().await;
+        self.emit(ClassEvent::ConnectionLost { reason });
+    }
+
     async fn leave(&mut self) {
-        let body = serde_json::to_value(VideoRoomRequest::Leave).expect("plain data");
-        let req = self.conn.session.message(Conn::now(), self.handle, body, None);
         // A goodbye is a courtesy: don't hold the user hostage to a slow server.
-        let _ = tokio::time::timeout(LEAVE_GRACE, self.conn.wait(req)).await;
+        let _ = tokio::time::timeout(LEAVE_GRACE, self.conn.videoroom(self.handle, VideoRoomRequest::Leave, None)).await;
         self.shutdown().await;
         let req = self.conn.session.destroy(Conn::now());
         let _ = tokio::time::timeout(LEAVE_GRACE, self.conn.wait(req)).await;
