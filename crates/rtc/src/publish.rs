@@ -128,6 +128,7 @@ impl Publisher for MediaPublisher {
         }
         if let Some((out, source)) = self.video.take() {
             let pt = negotiated_payload_type(&out.transceiver).await?;
+            // Starts set: the encoder's first frame, once connected, is a keyframe.
             let keyframe = Arc::new(AtomicBool::new(true));
             tokio::spawn(watch_keyframe_requests(Arc::clone(&out.track), Arc::clone(&keyframe), Arc::clone(&self.stats)));
             let (tx, rx) = mpsc::channel(4);
@@ -136,14 +137,12 @@ impl Publisher for MediaPublisher {
             let stop = Arc::clone(&self.stop);
             let events = self.events.clone();
             let bitrate = self.video_bitrate_kbps;
-            let encoder_keyframe = Arc::clone(&keyframe);
             // The encoder waits for the connection, so its first frame (a keyframe) is not lost.
             tokio::spawn(async move {
                 if wait_connected(&mut state).await {
-                    encoder_keyframe.store(true, Ordering::SeqCst);
                     let spawned = std::thread::Builder::new()
                         .name("estrade-vp8".into())
-                        .spawn(move || encode_video(source, bitrate, encoder_keyframe, stop, tx));
+                        .spawn(move || encode_video(source, bitrate, keyframe, stop, tx));
                     if let Err(e) = spawned {
                         let _ = events.send(PeerEvent { role: PeerRole::Publisher, kind: PeerEventKind::Failed(format!("cannot start the video encoder: {e}")) });
                     }

@@ -167,8 +167,8 @@ async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participan
         if sequence.oldest_missing(now, MAX_REASSEMBLY_DELAY).is_some_and(|age| age >= UNREPAIRED_LOSS) {
             request_keyframe(&mut last_pli, highest_seq);
         }
-        builder.push(Instant::now(), packet);
-        while let Some(frame) = builder.pop(Instant::now()) {
+        builder.push(now, packet);
+        while let Some(frame) = builder.pop(now) {
             // VP8 payload header: bit 0 of the first byte is 0 on keyframes.
             let keyframe = frame.data.first().is_some_and(|b| b & 0x01 == 0);
             if frame.prev_dropped_packets > 0 && !keyframe {
