@@ -8,11 +8,13 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod invite;
 pub mod link;
 pub mod model;
 pub mod peer;
 mod session;
 
 pub use error::{JoinError, UserMessage};
+pub use invite::{ClassInvite, InviteError};
 pub use model::{ClassEvent, JoinOptions, MediaKind, Participant, ParticipantId};
 pub use session::{join, ClassHandle};

@@ -9,6 +9,9 @@ pub mod codec;
 mod frame;
 pub mod pattern;
 pub mod source;
+pub mod scale;
+pub mod switch;
 
 pub use frame::{AudioFrame, VideoFrame, AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE};
 pub use source::{AudioSource, SourceError, ToneSource, VideoSource, WavSource};
+pub use switch::{MediaSwitch, SwitchedAudio, SwitchedVideo};
