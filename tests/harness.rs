@@ -306,3 +306,41 @@ pub fn scratch(label: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
 }
+
+/// The desktop app binary under test (`estrade`, from src-tauri).
+pub fn app_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("ESTRADE_APP") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
+    let path = target.join("debug").join("estrade");
+    assert!(path.exists(), "{} is missing: build it first (scripts/test does)", path.display());
+    path
+}
+
+/// What `tests/e2e/app.mjs` reported.
+#[derive(Debug)]
+pub struct AppRun {
+    /// Exit status of the driver script.
+    pub status: ExitStatus,
+    /// Its results line.
+    pub results: Value,
+    /// Its stderr (tauri-driver and app logs go to files in its work dir).
+    pub stderr: String,
+}
+
+impl LocalJanus {
+    /// Runs the real app under Xvfb, a private D-Bus and tauri-driver, inside
+    /// this namespace, driven by `tests/e2e/app.mjs` in `mode`.
+    pub fn drive_app(&self, mode: &str, env: &[(&str, &str)], limit: Duration) -> AppRun {
+        let mut cmd = self.command(&root().join("tests/e2e/run-app.sh"));
+        cmd.env("ESTRADE_APP", app_binary()).env("JANUS_URL", &self.server).env("E2E_MODE", mode);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let client = Client::spawn(&format!("app ({mode})"), cmd);
+        let out = client.wait(limit);
+        let results = out.lines.last().cloned().unwrap_or(Value::Null);
+        AppRun { status: out.status, results, stderr: out.stderr }
+    }
+}

@@ -1,0 +1,258 @@
+//! The class as the desktop app holds it: joining (link, PIN, keychain,
+//! remembered settings), the microphone and camera switches, and the routing
+//! of everyone's decoded media to the screen. No Tauri here: the shell passes
+//! in where events, levels and frames go.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use estrade_core::link::Connector;
+use estrade_core::peer::{LocalMedia, PeerFactory, RemoteMediaSink};
+use estrade_core::{ClassEvent, ClassHandle, ClassInvite, JoinOptions, Participant};
+use estrade_media::pattern::TestPattern;
+use estrade_media::{MediaSwitch, SwitchedAudio, SwitchedVideo, ToneSource, VideoFrame};
+use estrade_secrets::{CredentialStore, SecretError, SecretKey, Sensitive};
+use tokio::sync::mpsc;
+
+use crate::dto::{AppError, AudioChoice, ErrorCode, JoinRequest, Joined, Message, Settings, SpeakerLevel, VideoChoice};
+use crate::video::VideoRouter;
+
+/// The self-view's tile key.
+pub const SELF_TILE: &str = "me";
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// How loud each participant is, smoothed for the spotlight.
+#[derive(Debug, Default)]
+pub struct Levels(Mutex<HashMap<String, f32>>);
+
+impl Levels {
+    /// Folds in 20 ms of someone's audio: fast attack, slow release.
+    pub fn update(&self, key: &str, pcm: &[i16]) {
+        if pcm.is_empty() {
+            return;
+        }
+        let energy = pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / pcm.len() as f64;
+        let rms = energy.sqrt() / f64::from(i16::MAX);
+        // -60 dBFS and below is silence, 0 dBFS is full scale.
+        let level = if rms > 0.0 { ((20.0 * rms.log10() + 60.0) / 60.0).clamp(0.0, 1.0) as f32 } else { 0.0 };
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let old = map.entry(key.to_owned()).or_insert(0.0);
+        *old = if level > *old { level } else { *old * 0.9 + level * 0.1 };
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
+    pub fn snapshot(&self) -> Vec<SpeakerLevel> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<_> = map.iter().map(|(k, v)| SpeakerLevel { participant: k.clone(), level: *v }).collect();
+        out.sort_by(|a, b| a.participant.cmp(&b.participant));
+        out
+    }
+}
+
+/// Everyone's decoded media, to the screen and the level meters.
+#[derive(Debug)]
+struct ScreenSink {
+    video: VideoRouter,
+    levels: Arc<Levels>,
+}
+
+impl RemoteMediaSink for ScreenSink {
+    fn audio(&self, from: &Participant, pcm: &[i16]) {
+        self.levels.update(&from.id.to_string(), pcm);
+    }
+
+    fn video(&self, from: &Participant, frame: &VideoFrame) {
+        self.video.offer(&from.id.to_string(), frame);
+    }
+}
+
+/// A class we are in.
+#[derive(Debug)]
+pub struct ActiveClass {
+    pub handle: ClassHandle,
+    pub microphone: MediaSwitch,
+    pub camera: MediaSwitch,
+    /// Counts classes, so a late event of an old class never ends a new one.
+    pub generation: u64,
+}
+
+/// Where the PIN for this join comes from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PinSource {
+    Typed,
+    Keychain,
+    None,
+}
+
+/// The PIN to use: the typed one, else the one kept for this class.
+pub fn resolve_pin(typed: Option<&str>, store: &dyn CredentialStore, key: &SecretKey) -> (Option<Sensitive<String>>, PinSource) {
+    if let Some(pin) = typed.map(str::trim).filter(|p| !p.is_empty()) {
+        return (Some(Sensitive(pin.to_owned())), PinSource::Typed);
+    }
+    match store.get(key) {
+        Ok(Some(pin)) => (Some(pin), PinSource::Keychain),
+        Ok(None) => (None, PinSource::None),
+        Err(e) => {
+            tracing::info!(error = %e, "no PIN from the keychain");
+            (None, PinSource::None)
+        }
+    }
+}
+
+/// What to tell the user when the keychain would not keep the PIN.
+pub fn pin_not_saved(e: &SecretError) -> Message {
+    match e {
+        SecretError::Locked(_) => Message::new(
+            "Le code PIN n'a pas été enregistré : le trousseau de clés est verrouillé. Déverrouillez-le pour qu'Estrade s'en souvienne ; vous pouvez continuer sans.",
+            "The PIN was not saved: the keychain is locked. Unlock it for Estrade to remember the PIN; you can carry on without.",
+        ),
+        SecretError::Unavailable(_) => Message::new(
+            "Le code PIN n'a pas été enregistré : aucun trousseau de clés n'est disponible sur cet ordinateur. Il faudra le saisir à chaque fois.",
+            "The PIN was not saved: no keychain is available on this computer. You will need to type it each time.",
+        ),
+        _ => Message::new(
+            "Le code PIN n'a pas été enregistré : le trousseau de clés a refusé. Il faudra le saisir la prochaine fois.",
+            "The PIN was not saved: the keychain refused. You will need to type it next time.",
+        ),
+    }
+}
+
+/// Everything a join needs from the outside.
+pub struct JoinContext {
+    pub connector: Arc<dyn Connector>,
+    pub peers: Arc<dyn PeerFactory>,
+    pub secrets: Arc<dyn CredentialStore>,
+    pub video: VideoRouter,
+    pub levels: Arc<Levels>,
+}
+
+impl std::fmt::Debug for JoinContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinContext").field("secrets", &self.secrets).finish()
+    }
+}
+
+/// A successful join: the class, its events, the answer for the UI, and the
+/// settings to remember.
+#[derive(Debug)]
+pub struct JoinOutcome {
+    pub class: ActiveClass,
+    pub events: mpsc::UnboundedReceiver<ClassEvent>,
+    pub joined: Joined,
+    pub settings: Settings,
+}
+
+/// Joins the class `request` names, with `settings` for the server and media.
+pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, generation: u64) -> Result<JoinOutcome, AppError> {
+    let default_server = Some(settings.server.as_str()).filter(|s| !s.trim().is_empty());
+    let invite = ClassInvite::parse(&request.invite, default_server)?;
+    let name = request.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(AppError::new(
+            ErrorCode::NoName,
+            "Saisissez votre nom : c'est celui que la classe verra.",
+            "Enter your name: it is what the class will see.",
+        ));
+    }
+    let key = SecretKey { server: invite.server.clone(), room: invite.room };
+    let (pin, pin_source) = resolve_pin(request.pin.as_deref(), ctx.secrets.as_ref(), &key);
+
+    let microphone = MediaSwitch::new(true);
+    let camera = MediaSwitch::new(true);
+    let audio: Option<Box<dyn estrade_media::AudioSource>> = match settings.audio {
+        AudioChoice::Tone => Some(Box::new(SwitchedAudio::new(Box::new(ToneSource::new(440.0)), microphone.clone()))),
+        AudioChoice::None => None,
+    };
+    let video: Option<Box<dyn estrade_media::VideoSource>> = match settings.video {
+        VideoChoice::Pattern => {
+            let router = ctx.video.clone();
+            let tap = Box::new(move |f: &VideoFrame| router.offer(SELF_TILE, f));
+            Some(Box::new(SwitchedVideo::new(Box::new(TestPattern::new(640, 360, 15)), camera.clone(), Some(tap))))
+        }
+        VideoChoice::None => None,
+    };
+    let (has_audio, has_video) = (audio.is_some(), video.is_some());
+    let options = JoinOptions {
+        server: invite.server.clone(),
+        room: invite.room,
+        name: name.clone(),
+        pin: pin.as_ref().map(|p| p.expose().clone()),
+        connect_timeout: CONNECT_TIMEOUT,
+    };
+    let sink = Arc::new(ScreenSink { video: ctx.video.clone(), levels: Arc::clone(&ctx.levels) });
+    let joined = estrade_core::join(options, Arc::clone(&ctx.connector), Arc::clone(&ctx.peers), LocalMedia { audio, video }, sink).await;
+    let (handle, events) = match joined {
+        Ok(ok) => ok,
+        Err(e) => {
+            if matches!(e, estrade_core::JoinError::WrongPin { .. }) && pin_source == PinSource::Keychain {
+                // A kept PIN that no longer works would fail every time: forget it.
+                let _ = ctx.secrets.delete(&key);
+            }
+            return Err(e.into());
+        }
+    };
+
+    let mut pin_notice = None;
+    match (pin_source, &pin) {
+        (PinSource::Typed, Some(pin)) if request.remember_pin => {
+            if let Err(e) = ctx.secrets.set(&key, pin) {
+                tracing::warn!(error = %e, "PIN not kept");
+                pin_notice = Some(pin_not_saved(&e));
+            }
+        }
+        (PinSource::Typed, _) if !request.remember_pin => {
+            let _ = ctx.secrets.delete(&key);
+        }
+        _ => {}
+    }
+    let me = handle.me().into();
+    let mut remembered = settings.clone();
+    remembered.server = invite.server.clone();
+    remembered.name = name;
+    Ok(JoinOutcome {
+        class: ActiveClass { handle, microphone, camera, generation },
+        events,
+        joined: Joined {
+            me,
+            room: invite.room.to_string(),
+            server: invite.server,
+            microphone: has_audio,
+            camera: has_video,
+            pin_notice,
+        },
+        settings: remembered,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use estrade_secrets::MemoryStore;
+
+    #[test]
+    fn typed_pin_wins_then_the_keychain() {
+        let store = MemoryStore::default();
+        let key = SecretKey { server: "wss://a".into(), room: 1 };
+        assert_eq!(resolve_pin(Some("  "), &store, &key), (None, PinSource::None));
+        store.set(&key, &Sensitive("1111".into())).unwrap();
+        assert_eq!(resolve_pin(None, &store, &key), (Some(Sensitive("1111".into())), PinSource::Keychain));
+        assert_eq!(resolve_pin(Some(" 2468 "), &store, &key), (Some(Sensitive("2468".into())), PinSource::Typed));
+    }
+
+    #[test]
+    fn levels_rise_fast_and_fall_slowly() {
+        let levels = Levels::default();
+        levels.update("1", &[16000; 960]);
+        let loud = levels.snapshot()[0].level;
+        assert!(loud > 0.8, "{loud}");
+        levels.update("1", &[0; 960]);
+        let after = levels.snapshot()[0].level;
+        assert!(after < loud && after > 0.5 * loud, "{after}");
+        levels.forget("1");
+        assert!(levels.snapshot().is_empty());
+    }
+}

@@ -1,0 +1,174 @@
+//! The commands the UI may call. Each one is thin: it reads the app state,
+//! calls into `class`/`settings`/`video`, and maps the outcome to DTOs.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tauri::ipc::{Channel, InvokeResponseBody, IpcResponse};
+use tauri::{AppHandle, Manager, State};
+use tauri_specta::Event;
+
+use crate::class::{self, ActiveClass};
+use crate::dto::{AppError, ClassUpdate, ErrorCode, JoinRequest, Joined, Settings, SpeakerLevel, Startup, VideoTile};
+use crate::video::PacketSink;
+use crate::AppState;
+
+/// One video frame for a tile, as bytes (layout in `video.rs`). JavaScript
+/// receives it as an `ArrayBuffer`, not as JSON.
+#[derive(Debug, specta::Type)]
+pub struct VideoPacket(Vec<u8>);
+
+impl IpcResponse for VideoPacket {
+    fn body(self) -> tauri::Result<InvokeResponseBody> {
+        Ok(InvokeResponseBody::Raw(self.0))
+    }
+}
+
+struct ChannelSink(Channel<VideoPacket>);
+
+impl PacketSink for ChannelSink {
+    fn send(&self, packet: Vec<u8>) -> Result<(), String> {
+        self.0.send(VideoPacket(packet)).map_err(|e| e.to_string())
+    }
+}
+
+fn not_in_class() -> AppError {
+    AppError::new(ErrorCode::NotInClass, "Vous n'êtes dans aucune classe.", "You are not in a class.")
+}
+
+/// The settings, the language, and whether to show the first-run screen.
+#[tauri::command]
+#[specta::specta]
+pub fn startup(state: State<'_, AppState>) -> Startup {
+    let settings = state.settings();
+    let (first_run, notice) = state.first_run.lock().map(|g| g.clone()).unwrap_or((true, None));
+    Startup { settings, first_run, system_language: state.system_language, notice, auto_join: state.auto_join.clone() }
+}
+
+/// Saves the settings (never a secret).
+#[tauri::command]
+#[specta::specta]
+pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<(), AppError> {
+    state.store_settings(settings)
+}
+
+/// Joins a class. Class changes then arrive as `ClassUpdate` events, and
+/// speaker levels on `levels` four times a second.
+#[tauri::command]
+#[specta::specta]
+pub async fn join(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    request: JoinRequest,
+    levels: Channel<Vec<SpeakerLevel>>,
+) -> Result<Joined, AppError> {
+    let mut current = state.class.lock().await;
+    if current.is_some() {
+        return Err(AppError::new(
+            ErrorCode::AlreadyInClass,
+            "Vous êtes déjà dans une classe : quittez-la d'abord.",
+            "You are already in a class: leave it first.",
+        ));
+    }
+    let generation = state.generation.fetch_add(1, Ordering::Relaxed) + 1;
+    let settings = state.settings();
+    tracing::info!(?request, "joining");
+    let outcome = class::join(&state.ctx, &settings, request, generation).await?;
+    if let Err(e) = state.store_settings(outcome.settings.clone()) {
+        tracing::warn!(error = %e, "settings not saved after joining");
+    }
+    *current = Some(outcome.class);
+    drop(current);
+
+    // Levels, until this class ends.
+    let level_state = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tick.tick().await;
+            let state = level_state.state::<AppState>();
+            if state.generation.load(Ordering::Relaxed) != generation || state.class.lock().await.is_none() {
+                break;
+            }
+            if levels.send(state.ctx.levels.snapshot()).is_err() {
+                break;
+            }
+        }
+    });
+    // Class events, in order, to the window.
+    let mut events = outcome.events;
+    let forward = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = events.recv().await {
+            let state = forward.state::<AppState>();
+            if let estrade_core::ClassEvent::ParticipantLeft { participant } = &event {
+                state.ctx.levels.forget(&participant.id.to_string());
+            }
+            let ends = matches!(event, estrade_core::ClassEvent::ConnectionLost { .. } | estrade_core::ClassEvent::Left);
+            if ends {
+                let mut class = state.class.lock().await;
+                if class.as_ref().is_some_and(|c| c.generation == generation) {
+                    *class = None;
+                    state.ctx.video.clear();
+                }
+            }
+            if let Some(update) = ClassUpdate::from_event(&event) {
+                if let Err(e) = update.emit(&forward) {
+                    tracing::warn!(error = %e, "cannot tell the window about a class change");
+                }
+            }
+        }
+    });
+    Ok(outcome.joined)
+}
+
+/// Leaves the class: says goodbye to the server and closes media.
+#[tauri::command]
+#[specta::specta]
+pub async fn leave(state: State<'_, AppState>) -> Result<(), AppError> {
+    let class: Option<ActiveClass> = state.class.lock().await.take();
+    let class = class.ok_or_else(not_in_class)?;
+    class.handle.leave().await;
+    state.ctx.video.clear();
+    Ok(())
+}
+
+/// Turns our sound on or off.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_microphone(state: State<'_, AppState>, on: bool) -> Result<(), AppError> {
+    let class = state.class.lock().await;
+    class.as_ref().ok_or_else(not_in_class)?.microphone.set(on);
+    Ok(())
+}
+
+/// Turns our picture on or off.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_camera(state: State<'_, AppState>, on: bool) -> Result<(), AppError> {
+    let class = state.class.lock().await;
+    class.as_ref().ok_or_else(not_in_class)?.camera.set(on);
+    Ok(())
+}
+
+/// Where this window wants its video frames.
+#[tauri::command]
+#[specta::specta]
+pub fn watch_video(state: State<'_, AppState>, frames: Channel<VideoPacket>) {
+    state.ctx.video.set_sink(Arc::new(ChannelSink(frames)));
+}
+
+/// The tiles now visible, with their sizes in device pixels.
+#[tauri::command]
+#[specta::specta]
+pub fn set_video_tiles(state: State<'_, AppState>, tiles: Vec<VideoTile>) {
+    state.ctx.video.set_tiles(&tiles);
+}
+
+/// A frame of `participant` was painted: the next one may come.
+#[tauri::command]
+#[specta::specta]
+pub fn video_frame_painted(state: State<'_, AppState>, participant: String) {
+    state.ctx.video.painted(&participant);
+}

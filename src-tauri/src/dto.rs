@@ -1,0 +1,277 @@
+//! What crosses the IPC boundary. Every type here derives `specta::Type`, and
+//! `ui/src/bindings.ts` is generated from them (a test fails when it drifts).
+//! Participant ids travel as strings: JavaScript numbers cannot hold every u64.
+
+use estrade_core::{ClassEvent, InviteError, JoinError, MediaKind, Participant, UserMessage};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+/// A sentence for a person, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct Message {
+    /// Français.
+    pub fr: String,
+    /// English.
+    pub en: String,
+}
+
+impl From<UserMessage> for Message {
+    fn from(m: UserMessage) -> Self {
+        Self { fr: m.fr, en: m.en }
+    }
+}
+
+impl Message {
+    pub fn new(fr: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { fr: fr.into(), en: en.into() }
+    }
+}
+
+/// What kind of failure, for the UI to choose how to show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unreachable,
+    BadAddress,
+    BadInvite,
+    NoName,
+    NoSuchClass,
+    WrongPin,
+    ClassFull,
+    Refused,
+    TimedOut,
+    ConnectionLost,
+    Media,
+    AlreadyInClass,
+    NotInClass,
+    Settings,
+}
+
+/// Every command error: a typed code and a message to show as is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type, thiserror::Error)]
+#[error("{code:?}: {}", message.en)]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: Message,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, fr: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { code, message: Message::new(fr, en) }
+    }
+}
+
+impl From<JoinError> for AppError {
+    fn from(e: JoinError) -> Self {
+        let code = match &e {
+            JoinError::Unreachable { .. } => ErrorCode::Unreachable,
+            JoinError::BadAddress { .. } => ErrorCode::BadAddress,
+            JoinError::NoSuchClass { .. } => ErrorCode::NoSuchClass,
+            JoinError::WrongPin { .. } => ErrorCode::WrongPin,
+            JoinError::ClassFull { .. } => ErrorCode::ClassFull,
+            JoinError::TimedOut(_) => ErrorCode::TimedOut,
+            JoinError::ConnectionLost { .. } => ErrorCode::ConnectionLost,
+            JoinError::Media { .. } => ErrorCode::Media,
+            _ => ErrorCode::Refused,
+        };
+        Self { code, message: e.user_message().into() }
+    }
+}
+
+impl From<InviteError> for AppError {
+    fn from(e: InviteError) -> Self {
+        Self { code: ErrorCode::BadInvite, message: e.user_message().into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Fr,
+    En,
+}
+
+/// What the app sends as its sound (real microphones come with the devices work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioChoice {
+    /// A steady 440 Hz tone.
+    #[default]
+    Tone,
+    /// Nothing.
+    None,
+}
+
+/// What the app sends as its picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoChoice {
+    /// The moving test pattern.
+    #[default]
+    Pattern,
+    /// Nothing.
+    None,
+}
+
+/// What the app remembers between runs. Never a secret: PINs live in the keychain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    /// The school's classroom server.
+    pub server: String,
+    /// The name others see.
+    pub name: String,
+    /// The chosen language; None follows the system.
+    pub language: Option<Language>,
+    pub audio: AudioChoice,
+    pub video: VideoChoice,
+}
+
+/// Everything the UI needs to draw its first screen.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Startup {
+    pub settings: Settings,
+    /// No settings were ever saved: show the first-run screen.
+    pub first_run: bool,
+    /// French when the system locale is French, English otherwise.
+    pub system_language: Language,
+    /// Something to tell the user before anything else (a damaged settings file).
+    pub notice: Option<Message>,
+    /// Join this class at once (the demo, or a link the app was opened with).
+    pub auto_join: Option<JoinRequest>,
+}
+
+/// A request to join a class.
+#[derive(Clone, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequest {
+    /// A class link or a bare class code.
+    pub invite: String,
+    pub name: String,
+    /// Empty or absent: use the PIN kept in the keychain for this class, if any.
+    pub pin: Option<String>,
+    /// Keep the typed PIN in the OS keychain after a successful join.
+    pub remember_pin: bool,
+}
+
+impl std::fmt::Debug for JoinRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinRequest")
+            .field("invite", &self.invite)
+            .field("name", &self.name)
+            .field("pin", &self.pin.as_ref().map(|_| "<redacted>"))
+            .field("remember_pin", &self.remember_pin)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ParticipantInfo {
+    pub id: String,
+    pub name: String,
+}
+
+impl From<&Participant> for ParticipantInfo {
+    fn from(p: &Participant) -> Self {
+        Self { id: p.id.to_string(), name: p.name.clone() }
+    }
+}
+
+/// We are in the class.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Joined {
+    pub me: ParticipantInfo,
+    pub room: String,
+    pub server: String,
+    pub microphone: bool,
+    pub camera: bool,
+    /// Said when the PIN could not be kept (keychain locked or absent).
+    pub pin_notice: Option<Message>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "lowercase")]
+pub enum Media {
+    Audio,
+    Video,
+}
+
+impl From<MediaKind> for Media {
+    fn from(k: MediaKind) -> Self {
+        match k {
+            MediaKind::Audio => Media::Audio,
+            MediaKind::Video => Media::Video,
+        }
+    }
+}
+
+/// A change in the class, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, Type, tauri_specta::Event)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ClassUpdate {
+    ParticipantJoined { participant: ParticipantInfo },
+    ParticipantLeft { participant: ParticipantInfo },
+    /// Our own sound and picture reach the server.
+    Publishing,
+    MediaFlowing { participant: ParticipantInfo, media: Media },
+    /// Media with one participant (None: our own) failed; the class goes on.
+    MediaFailed { participant: Option<ParticipantInfo>, message: Message },
+    /// The connection to the server is gone; the class view says so.
+    ConnectionLost { message: Message },
+    /// We left.
+    Left,
+}
+
+impl ClassUpdate {
+    /// The UI's view of a core event; warnings stay in the log.
+    pub fn from_event(event: &ClassEvent) -> Option<Self> {
+        Some(match event {
+            ClassEvent::ParticipantJoined { participant } => Self::ParticipantJoined { participant: participant.into() },
+            ClassEvent::ParticipantLeft { participant } => Self::ParticipantLeft { participant: participant.into() },
+            ClassEvent::Publishing => Self::Publishing,
+            ClassEvent::MediaFlowing { participant, kind, .. } => {
+                Self::MediaFlowing { participant: participant.into(), media: (*kind).into() }
+            }
+            ClassEvent::MediaFailed { participant, .. } => Self::MediaFailed {
+                participant: participant.as_ref().map(Into::into),
+                message: match participant {
+                    Some(p) => Message::new(
+                        format!("La vidéo ou le son de {} ne passe pas. La classe continue.", p.name),
+                        format!("Sound or video from {} is not getting through. The class goes on.", p.name),
+                    ),
+                    None => Message::new(
+                        "Votre son et votre image ne passent pas. Vérifiez votre connexion ; la classe continue.",
+                        "Your sound and picture are not getting through. Check your connection; the class goes on.",
+                    ),
+                },
+            },
+            ClassEvent::ConnectionLost { .. } => Self::ConnectionLost {
+                message: Message::new(
+                    "La connexion au serveur de classe est perdue. Vérifiez votre connexion à Internet, puis rejoignez la classe à nouveau.",
+                    "The connection to the classroom server was lost. Check your Internet connection, then join the class again.",
+                ),
+            },
+            ClassEvent::Left => Self::Left,
+            _ => return None,
+        })
+    }
+}
+
+/// The size at which the UI shows a participant's picture. Only listed
+/// participants get frames, scaled to fit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct VideoTile {
+    /// A participant id, or "me" for the self-view.
+    pub participant: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// How loud someone is right now, 0 to 1, for the active-speaker spotlight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct SpeakerLevel {
+    pub participant: String,
+    pub level: f32,
+}

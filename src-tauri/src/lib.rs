@@ -1,0 +1,208 @@
+//! Estrade's desktop app: a thin Tauri 2 shell. It wires the real adapters
+//! (WebSocket, webrtc-rs, the OS keychain) into `estrade-core` and exposes a
+//! few typed commands, one event (`ClassUpdate`) and two channels (speaker
+//! levels, video frames) to the UI in `ui/`.
+
+mod class;
+mod commands;
+pub mod dto;
+mod settings;
+pub mod video;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use clap::Parser;
+use estrade_rtc::{RtcConfig, WebrtcPeers};
+use estrade_secrets::KeyringStore;
+use estrade_ws::WsConnector;
+use tauri::Manager;
+
+use crate::class::{ActiveClass, JoinContext, Levels};
+use crate::dto::{AppError, ErrorCode, JoinRequest, Language, Message, Settings};
+use crate::settings::SettingsFile;
+use crate::video::VideoRouter;
+
+/// The keychain service name under which PINs are filed.
+pub const KEYCHAIN_SERVICE: &str = "fr.estrade.app";
+
+/// Command-line options, for the demo and for school deployment scripts.
+#[derive(Debug, Parser)]
+#[command(name = "estrade", version, about = "Estrade: the virtual classroom app")]
+struct Args {
+    /// The school's classroom server (wss://…), instead of the remembered one.
+    #[arg(long)]
+    server: Option<String>,
+    /// Join this class at start: a class link or a code.
+    #[arg(long = "join")]
+    join: Option<String>,
+    /// The name to join with.
+    #[arg(long)]
+    name: Option<String>,
+    /// The UI language, instead of the remembered one or the system's.
+    #[arg(long, value_parser = ["fr", "en"])]
+    lang: Option<String>,
+    /// Keep settings in this folder instead of the user's configuration folder.
+    #[arg(long, env = "ESTRADE_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
+}
+
+/// What the commands share.
+pub struct AppState {
+    settings_file: SettingsFile,
+    settings: Mutex<Settings>,
+    first_run: Mutex<(bool, Option<Message>)>,
+    system_language: Language,
+    auto_join: Option<JoinRequest>,
+    ctx: JoinContext,
+    class: tokio::sync::Mutex<Option<ActiveClass>>,
+    generation: AtomicU64,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("settings_file", &self.settings_file).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    fn settings(&self) -> Settings {
+        self.settings.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn store_settings(&self, settings: Settings) -> Result<(), AppError> {
+        self.settings_file.save(&settings).map_err(|e| {
+            let path = self.settings_file.path().display();
+            AppError::new(
+                ErrorCode::Settings,
+                format!("Les réglages n'ont pas pu être enregistrés dans {path} ({e}). Vérifiez l'espace disque et les droits du dossier."),
+                format!("The settings could not be saved in {path} ({e}). Check the disk space and the folder's permissions."),
+            )
+        })?;
+        if let Ok(mut s) = self.settings.lock() {
+            *s = settings;
+        }
+        if let Ok(mut f) = self.first_run.lock() {
+            *f = (false, None);
+        }
+        Ok(())
+    }
+}
+
+/// The typed IPC surface; `ui/src/bindings.ts` is generated from it.
+pub fn ipc() -> tauri_specta::Builder<tauri::Wry> {
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(tauri_specta::collect_commands![
+            commands::startup,
+            commands::save_settings,
+            commands::join,
+            commands::leave,
+            commands::set_microphone,
+            commands::set_camera,
+            commands::watch_video,
+            commands::set_video_tiles,
+            commands::video_frame_painted,
+        ])
+        .events(tauri_specta::collect_events![dto::ClassUpdate])
+}
+
+/// Writes the TypeScript bindings to `path`.
+pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
+    let ts = specta_typescript::Typescript::default()
+        .header("// Generated from src-tauri by `cargo test -p estrade-app --test bindings` with ESTRADE_UPDATE_BINDINGS=1. Do not edit.\n// @ts-nocheck");
+    ipc().export(ts, path).map_err(|e| e.to_string())
+}
+
+fn system_language() -> Language {
+    match sys_locale::get_locale() {
+        Some(l) if l.to_lowercase().starts_with("fr") => Language::Fr,
+        _ => Language::En,
+    }
+}
+
+fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
+    let settings_file = SettingsFile::new(config_dir.join("settings.json"));
+    let loaded = settings_file.load();
+    let mut settings = loaded.settings;
+    let mut first_run = loaded.first_run;
+    if let Some(server) = &args.server {
+        settings.server = server.clone();
+    }
+    if let Some(name) = &args.name {
+        settings.name = name.clone();
+    }
+    if let Some(lang) = &args.lang {
+        settings.language = Some(if lang == "fr" { Language::Fr } else { Language::En });
+    }
+    let auto_join = args.join.as_ref().map(|invite| {
+        first_run = false;
+        JoinRequest {
+            invite: invite.clone(),
+            name: settings.name.clone(),
+            pin: std::env::var("ESTRADE_PIN").ok(),
+            remember_pin: false,
+        }
+    });
+    AppState {
+        settings_file,
+        settings: Mutex::new(settings),
+        first_run: Mutex::new((first_run, loaded.notice)),
+        system_language: system_language(),
+        auto_join,
+        ctx: JoinContext {
+            connector: Arc::new(WsConnector),
+            peers: Arc::new(WebrtcPeers::new(RtcConfig::default())),
+            secrets: Arc::new(KeyringStore::new(KEYCHAIN_SERVICE)),
+            video: VideoRouter::start(),
+            levels: Arc::new(Levels::default()),
+        },
+        class: tokio::sync::Mutex::new(None),
+        generation: AtomicU64::new(0),
+    }
+}
+
+/// Runs the app until its window closes.
+pub fn run() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ESTRADE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rtc_ice::agent=error,rtc_dtls=error,webrtc=warn,rtc=warn")),
+        )
+        .init();
+    let args = Args::parse();
+    let ipc = ipc();
+    let result = tauri::Builder::default()
+        .invoke_handler(ipc.invoke_handler())
+        .setup(move |app| {
+            ipc.mount_events(app);
+            let config_dir = match args.config_dir.clone() {
+                Some(dir) => dir,
+                None => app.path().app_config_dir()?,
+            };
+            app.manage(state_for(&args, config_dir));
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match result {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("Estrade cannot start: {e}\nEstrade ne peut pas démarrer : {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Leave the class politely when the window closes.
+            let state = handle.state::<AppState>();
+            let class = tauri::async_runtime::block_on(async { state.class.lock().await.take() });
+            if let Some(class) = class {
+                tauri::async_runtime::block_on(class.handle.leave());
+            }
+            state.ctx.video.stop();
+        }
+    });
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,53 @@
+//! The real desktop app (WebKitGTK under Xvfb, driven by tauri-driver) in a
+//! real class on a local Janus, with a real keychain, all inside the test's
+//! network namespace. An `estrade-cli` publishes the test pattern.
+
+use std::time::Duration;
+
+use estrade_tests::{scratch, LocalJanus};
+
+const CLI_NAME: &str = "Élève CLI";
+
+#[test]
+fn the_app_joins_paints_the_class_and_leaves() {
+    let janus = LocalJanus::start();
+    let pupil = janus.join(CLI_NAME, 1234, &["--send-audio", "tone:523", "--send-video", "pattern", "--duration", "150"]);
+    let artifacts = scratch("app-e2e");
+    let run = janus.drive_app(
+        "e2e",
+        &[("CLI_NAME", CLI_NAME), ("E2E_ARTIFACTS", artifacts.to_str().expect("utf-8 path"))],
+        Duration::from_secs(200),
+    );
+    assert!(
+        run.status.success(),
+        "the app's end-to-end run failed: {:#}\nstderr:\n{}\n(artifacts in {})",
+        run.results,
+        run.stderr,
+        artifacts.display()
+    );
+    eprintln!("app e2e: {:#}", run.results);
+    let tile = &run.results["tile"];
+    assert_ne!(tile["before"]["hash"], tile["after"]["hash"], "the remote tile's pixels changed");
+
+    // The CLI peer saw the app arrive and leave class 1234 once. Stop it now (it leaves on SIGTERM).
+    let stopped = std::process::Command::new("kill").args(["-TERM", &pupil.pid().to_string()]).status().expect("kill runs");
+    assert!(stopped.success());
+    let outcome = pupil.wait(Duration::from_secs(20));
+    let arrivals = outcome.events_about("participant_joined", "Professeur E2E");
+    let departures = outcome.events_about("participant_left", "Professeur E2E");
+    assert_eq!(arrivals.len(), 1, "the CLI saw the app join once: {:#?}", outcome.lines);
+    assert_eq!(departures.len(), 1, "the CLI saw the app leave once");
+}
+
+#[test]
+fn without_a_keychain_the_pin_is_not_kept_anywhere() {
+    let janus = LocalJanus::start();
+    let artifacts = scratch("app-keychain");
+    let run = janus.drive_app(
+        "keychain-absent",
+        &[("E2E_KEYCHAIN", "absent"), ("E2E_ARTIFACTS", artifacts.to_str().expect("utf-8 path"))],
+        Duration::from_secs(120),
+    );
+    assert!(run.status.success(), "keychain-absent run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
+    eprintln!("keychain absent: {:#}", run.results);
+}

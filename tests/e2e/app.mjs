@@ -1,0 +1,289 @@
+// Drives the real Estrade app (WebKitGTK under Xvfb) through tauri-driver's
+// W3C WebDriver endpoint. Run by run-app.sh inside the test's namespace.
+//
+// E2E_MODE=e2e (default): first run, bad input, a real class with the CLI
+//   publisher, leaving, and a PIN kept in the real keychain.
+// E2E_MODE=keychain-absent: the PIN cannot be kept; the app says so and
+//   writes it nowhere.
+// E2E_MODE=screenshots: README screenshots of the real app, per language.
+// E2E_MODE=bench: painted fps, decoded-to-painted latency and CPU for one
+//   1280x720 tile plus four 320x180 tiles.
+//
+// Prints one JSON line (the results) and exits non-zero on a failed check.
+
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+
+const driver = process.env.WEBDRIVER_URL;
+const app = process.env.ESTRADE_APP;
+const janus = process.env.JANUS_URL;
+const mode = process.env.E2E_MODE ?? "e2e";
+const cliName = process.env.CLI_NAME ?? "Élève CLI";
+const results = { mode };
+const failures = [];
+
+function check(ok, what) {
+  if (!ok) failures.push(what);
+  return ok;
+}
+
+async function wd(method, path, body) {
+  const res = await fetch(`${driver}${path}`, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json).slice(0, 400)}`);
+  return json.value;
+}
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+let sid;
+const exec = (script, ...args) => wd("POST", `/session/${sid}/execute/sync`, { script, args });
+
+async function waitFor(script, what, timeoutMs = 15000, ...args) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await exec(script, ...args).catch(() => null);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const visible = (sel) => waitFor(`const e = document.querySelector(arguments[0]); return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0;`, sel, 20000, sel);
+const text = (sel) => exec(`return document.querySelector(arguments[0])?.innerText ?? null;`, sel);
+async function fill(sel, value) {
+  await exec(
+    `const e = document.querySelector(arguments[0]); e.value = arguments[1]; e.dispatchEvent(new Event('input', {bubbles: true}));`,
+    sel,
+    value,
+  );
+}
+const click = (sel) => exec(`document.querySelector(arguments[0]).click();`, sel);
+
+async function startApp(args = []) {
+  const caps = { capabilities: { alwaysMatch: { "tauri:options": { application: app, args } } } };
+  const session = await wd("POST", "/session", caps);
+  sid = session.sessionId;
+}
+
+async function stopApp() {
+  if (sid) await wd("DELETE", `/session/${sid}`).catch(() => {});
+  sid = undefined;
+}
+
+async function screenshot(file) {
+  const png = await wd("GET", `/session/${sid}/screenshot`);
+  writeFileSync(file, Buffer.from(png, "base64"));
+}
+
+/** Submits the join form and returns the error sentence shown, or null once in class. */
+async function tryJoin(invite, pin = "", remember = true) {
+  await visible("#join form");
+  await fill("#invite", invite);
+  await fill("#pin", pin);
+  await exec(`document.querySelector('#remember-pin').checked = arguments[0];`, remember);
+  await click("#join button[type=submit]");
+  return waitFor(
+    `if (document.querySelector('#class')) return {joined: true};
+     const e = document.querySelector('#join .error');
+     if (e && !e.hidden && e.innerText.trim()) return {error: e.innerText.trim()};
+     return null;`,
+    `joining ${invite}`,
+    25000,
+  );
+}
+
+async function leave() {
+  await click("#leave");
+  await visible("#join form");
+}
+
+/** A hash of the tile canvas of the participant named `name`. */
+const canvasHash = (name) =>
+  exec(
+    `const tile = [...document.querySelectorAll('.tile')].find(t => t.querySelector('.name')?.innerText === arguments[0]);
+     const c = tile?.querySelector('canvas'); if (!c || !c.width) return null;
+     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+     let h = 2166136261; for (let i = 0; i < d.length; i += 97) { h ^= d[i]; h = Math.imul(h, 16777619); }
+     let lit = 0; for (let i = 0; i < d.length; i += 4 * 41) if (d[i] + d[i+1] + d[i+2] > 60) lit++;
+     return {hash: h >>> 0, lit, size: [c.width, c.height], id: tile.dataset.participant};`,
+    name,
+  );
+
+const paintStats = () => exec(`return JSON.parse(JSON.stringify(window.__estradePaint));`);
+
+function settingsFile() {
+  const path = join(process.env.E2E_CONFIG_DIR, "settings.json");
+  return existsSync(path) ? readFileSync(path, "utf8") : "";
+}
+
+function keychainLookup(server, room) {
+  try {
+    return execFileSync("secret-tool", ["lookup", "service", "fr.estrade.app", "username", `${server}#${room}`], { encoding: "utf8" }).trim();
+  } catch {
+    return null;
+  }
+}
+
+async function e2e() {
+  await startApp();
+  // First run: server and name.
+  await visible("#first-run");
+  await fill("#server", janus);
+  await fill("#name", "Professeur E2E");
+  await click("#first-run button[type=submit]");
+  await visible("#join form");
+
+  // Bad input gives a sentence, not a freeze or a dump.
+  const malformed = await tryJoin("wss://?class=");
+  results.malformed = malformed.error;
+  check(/lien|link/i.test(malformed.error ?? ""), `malformed link: ${JSON.stringify(malformed)}`);
+  const unreachable = await tryJoin("ws://198.18.0.1:9/?class=1234");
+  results.unreachable = unreachable.error;
+  check(/joindre|reach/i.test(unreachable.error ?? ""), `unreachable server: ${JSON.stringify(unreachable)}`);
+  const wrongPin = await tryJoin("4321", "1111");
+  results.wrongPin = wrongPin.error;
+  check(/PIN/.test(wrongPin.error ?? ""), `wrong PIN: ${JSON.stringify(wrongPin)}`);
+
+  // The real class: the CLI publisher's picture paints and changes.
+  const joined = await tryJoin("1234");
+  check(joined.joined, `join class 1234: ${JSON.stringify(joined)}`);
+  await visible("#class");
+  await waitFor(`return document.querySelector('#participants')?.innerText.includes(arguments[0]);`, "the CLI peer in the list", 15000, cliName);
+  results.participants = await text("#participants");
+  await waitFor(`return !!document.querySelector('.tile.has-video');`, "a painted tile", 15000);
+  const first = await waitFor(
+    `const t = [...document.querySelectorAll('.tile')].find(t => t.querySelector('.name')?.innerText === arguments[0]); return t?.classList.contains('has-video') ? true : null;`,
+    "the CLI tile painted",
+    15000,
+    cliName,
+  );
+  check(first, "the CLI tile painted");
+  const a = await canvasHash(cliName);
+  const paintedBefore = (await paintStats()).painted[a?.id] ?? 0;
+  await sleep(2000);
+  const b = await canvasHash(cliName);
+  const paintedAfter = (await paintStats()).painted[b?.id] ?? 0;
+  results.tile = { before: a, after: b, paintedIn2s: paintedAfter - paintedBefore };
+  check(a && b && a.hash !== b.hash, "the remote tile's pixels change");
+  check(b && b.lit > 10, "the remote tile is not blank");
+  check(paintedAfter - paintedBefore >= 10, `frames painted in 2 s: ${paintedAfter - paintedBefore}`);
+  const latencies = (await paintStats()).latencies.slice().sort((x, y) => x - y);
+  results.latencyP50 = latencies[Math.floor(latencies.length / 2)];
+  await click("#toggle-microphone");
+  await waitFor(`return document.querySelector('#toggle-microphone').getAttribute('aria-pressed') === 'true';`, "microphone off");
+  await leave();
+  results.left = true;
+
+  // A PIN class: the PIN goes to the keychain, never to the settings file.
+  const pinned = await tryJoin("4321", "2468", true);
+  check(pinned.joined, `join PIN class: ${JSON.stringify(pinned)}`);
+  await leave();
+  const kept = keychainLookup(janus, 4321);
+  results.keychainHasPin = kept === "2468";
+  check(kept === "2468", `the keychain holds the PIN (got ${kept === null ? "nothing" : "something else"})`);
+  check(!settingsFile().includes("2468"), "the settings file holds no PIN");
+  // Next time, no PIN to type.
+  const again = await tryJoin("4321", "");
+  check(again.joined, `join PIN class with the kept PIN: ${JSON.stringify(again)}`);
+  await leave();
+  results.settings = JSON.parse(settingsFile() || "{}");
+  check(results.settings.server === janus && results.settings.name === "Professeur E2E", "server and name remembered");
+  await stopApp();
+}
+
+async function keychainAbsent() {
+  await startApp(["--server", janus, "--name", "Sans trousseau"]);
+  await visible("#join form");
+  const joined = await tryJoin("4321", "2468", true);
+  check(joined.joined, `join without a keychain: ${JSON.stringify(joined)}`);
+  const notice = await waitFor(`const e = document.querySelector('#class .notice.error'); return e && !e.hidden ? e.innerText : null;`, "the PIN notice");
+  results.notice = notice;
+  check(/trousseau|keychain/i.test(notice), `notice names the keychain: ${notice}`);
+  await leave();
+  check(!settingsFile().includes("2468"), "the settings file holds no PIN");
+  const files = readdirSync(process.env.E2E_CONFIG_DIR);
+  for (const f of files) check(!readFileSync(join(process.env.E2E_CONFIG_DIR, f), "utf8").includes("2468"), `no PIN in ${f}`);
+  await stopApp();
+}
+
+async function screenshots() {
+  const dir = process.env.SHOTS_DIR;
+  for (const lang of ["fr", "en"]) {
+    await startApp(["--server", janus, "--name", lang === "fr" ? "Mme Lefèvre" : "Ms Lefèvre", "--lang", lang, "--join", "1234"]);
+    await visible("#class");
+    await waitFor(`return document.querySelectorAll('.tile.has-video').length >= 3;`, "three painted tiles", 30000);
+    await sleep(3000);
+    await screenshot(join(dir, `class-${lang}.png`));
+    await leave();
+    await screenshot(join(dir, `join-${lang}.png`));
+    await stopApp();
+  }
+}
+
+function cpuTicks() {
+  let total = 0;
+  const names = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      if (!/^(estrade|WebKitWebProces|WebKitNetworkPr|WebKitGPUProces)/.test(comm)) continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += Number(fields[11]) + Number(fields[12]);
+      names.push(comm);
+    } catch {
+      // the process ended
+    }
+  }
+  return { total, names };
+}
+
+async function bench() {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+  await startApp(["--server", janus, "--name", "Banc", "--join", "1234"]);
+  await visible("#class");
+  await waitFor(`return document.querySelectorAll('.tile').length >= 6;`, "five remote tiles", 30000);
+  // A fixed layout: the spotlight 1280x720 CSS px, four strip tiles 320x180 (device pixel ratio 1).
+  await exec(`
+    const s = document.createElement('style');
+    s.textContent = '.stage .tile{flex:none;width:1280px;height:720px} .strip{height:auto;max-height:none} .strip .tile{width:320px;height:180px;aspect-ratio:auto} .strip .tile[data-participant="me"]{display:none} .sidebar{display:none}';
+    document.head.append(s);`);
+  await sleep(3000);
+  const before = await paintStats();
+  const cpu0 = cpuTicks();
+  const t0 = Date.now();
+  await sleep(seconds * 1000);
+  const after = await paintStats();
+  const cpu1 = cpuTicks();
+  const wall = (Date.now() - t0) / 1000;
+  const tiles = await exec(`return [...document.querySelectorAll('.tile')].filter(t => getComputedStyle(t).display !== 'none').map(t => ({id: t.dataset.participant, w: t.querySelector('canvas').width, h: t.querySelector('canvas').height, stage: !!t.closest('.stage')}));`);
+  const hz = 100; // USER_HZ
+  results.tiles = tiles.map((t) => ({ ...t, fps: ((after.painted[t.id] ?? 0) - (before.painted[t.id] ?? 0)) / wall }));
+  const lat = after.latencies.slice(-300).sort((x, y) => x - y);
+  results.latency = { p50: lat[Math.floor(lat.length * 0.5)], p95: lat[Math.floor(lat.length * 0.95)], n: lat.length };
+  results.cpuPercent = ((cpu1.total - cpu0.total) / hz / wall) * 100;
+  results.processes = cpu1.names;
+  results.seconds = wall;
+  await screenshot(join(process.env.E2E_ARTIFACTS ?? process.env.E2E_WORK, "bench.png"));
+  await stopApp();
+}
+
+try {
+  if (mode === "e2e") await e2e();
+  else if (mode === "keychain-absent") await keychainAbsent();
+  else if (mode === "screenshots") await screenshots();
+  else if (mode === "bench") await bench();
+  else throw new Error(`unknown E2E_MODE ${mode}`);
+} catch (e) {
+  failures.push(String(e?.stack ?? e));
+  if (sid) await screenshot(join(process.env.E2E_ARTIFACTS ?? process.env.E2E_WORK ?? "/tmp", "failure.png")).catch(() => {});
+  await stopApp();
+}
+results.failures = failures;
+console.log(JSON.stringify(results));
+process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the real desktop app under Xvfb, with a real keychain (gnome-keyring on
+# a private D-Bus session) and tauri-driver, then drives it with app.mjs.
+# Meant to run INSIDE the test's network namespace (scripts/local-janus exec),
+# so that the app's ICE traffic never leaves it.
+#
+# Env: ESTRADE_APP (the app binary), E2E_MODE (e2e|screenshots|bench), plus
+# whatever app.mjs reads (JANUS_URL, CLI_NAME, SHOTS_DIR...).
+# Everything started here is stopped here, by PID.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d /tmp/estrade-e2e.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A display number of our own: several runs may share the machine.
+display=$(( 90 + $$ % 400 ))
+while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
+Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
+export DISPLAY=":$display"
+
+export XDG_RUNTIME_DIR="$work/run" HOME="$work/home" ESTRADE_CONFIG_DIR="$work/config"
+export XDG_DATA_HOME="$work/home/.local/share" XDG_CONFIG_HOME="$work/home/.config"
+mkdir -p "$XDG_RUNTIME_DIR" "$HOME" "$ESTRADE_CONFIG_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
+export E2E_CONFIG_DIR="$ESTRADE_CONFIG_DIR" E2E_WORK="$work"
+
+# A private session bus with an unlocked keychain (unless the test wants none).
+dbus-run-session -- bash -c '
+    set -euo pipefail
+    if [ "${E2E_KEYCHAIN:-unlocked}" = unlocked ]; then
+        printf estrade-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    fi
+    port=$(( 4444 + $$ % 1000 ))
+    tauri-driver --port "$port" --native-port $((port + 1000)) --native-driver /usr/bin/WebKitWebDriver >"$E2E_WORK/tauri-driver.log" 2>&1 &
+    driver=$!
+    trap "kill $driver 2>/dev/null || true; wait $driver 2>/dev/null || true" EXIT
+    for _ in $(seq 100); do
+        (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
+        sleep 0.1
+    done
+    WEBDRIVER_URL="http://127.0.0.1:$port" node "'"$here"'/app.mjs"
+'

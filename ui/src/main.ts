@@ -1,0 +1,235 @@
+// The app's controller: which screen shows, and the calls into Rust.
+
+import { Channel } from "@tauri-apps/api/core";
+import { commands, events, type AppError, type JoinRequest, type Settings, type SpeakerLevel } from "./bindings";
+import { applyUpdate, joinedState, togglePin, type ClassState } from "./classState";
+import { language, pick, setLanguage, t, type Lang } from "./i18n";
+import { ClassView } from "./screens/classView";
+import { notice } from "./screens/common";
+import { firstRunScreen } from "./screens/firstRun";
+import { joinScreen } from "./screens/join";
+import { settingsScreen } from "./screens/settings";
+import { newTracker, spotlight, trackSpeaker } from "./spotlight";
+import { Painter } from "./video/painter";
+
+const root = document.getElementById("app") as HTMLElement;
+
+let settings: Settings;
+let invite = "";
+let lastRequest: JoinRequest | null = null;
+let classState: ClassState | null = null;
+let classView: ClassView | null = null;
+let tracker = newTracker();
+let screen: "first-run" | "join" | "class" | "settings" = "join";
+let joinError: { text: string; field: "invite" | "name" | "pin" | null } | null = null;
+let busy = false;
+
+const painter = new Painter({
+  setTiles: (tiles) => void commands.setVideoTiles(tiles),
+  painted: (participant) => void commands.videoFramePainted(participant),
+});
+// Exposed for the end-to-end test and the paint benchmark, which read it through WebDriver.
+(window as unknown as { __estradePaint: unknown }).__estradePaint = painter.stats;
+
+function show(el: HTMLElement, top?: HTMLElement): void {
+  root.replaceChildren(...(top ? [top] : []), el);
+}
+
+function messageOf(e: unknown): string {
+  const err = e as Partial<AppError>;
+  return err && err.message && typeof err.message === "object" ? pick(err.message) : t("errorUnexpected");
+}
+
+function render(top?: HTMLElement): void {
+  switch (screen) {
+    case "first-run":
+      show(
+        firstRunScreen({
+          settings,
+          lang: language(),
+          onLanguage: (lang) => changeLanguage(lang),
+          onDone: (server, name) => void saveThen({ ...settings, server, name, language: language() }, "join"),
+        }),
+        top,
+      );
+      break;
+    case "join":
+      show(
+        joinScreen({
+          settings,
+          invite,
+          busy,
+          error: joinError?.text ?? null,
+          errorField: joinError?.field ?? null,
+          onJoin: (inv, name, pin, rememberPin) => {
+            invite = inv;
+            void joinClass({ invite: inv, name, pin: pin || null, rememberPin });
+          },
+          onSettings: () => {
+            screen = "settings";
+            render();
+          },
+        }),
+        top,
+      );
+      break;
+    case "settings":
+      show(
+        settingsScreen({
+          settings,
+          lang: language(),
+          onLanguage: (lang) => changeLanguage(lang),
+          onSave: (s) => void saveThen(s, "join", notice(t("saved"))),
+          onBack: () => {
+            screen = "join";
+            render();
+          },
+        }),
+        top,
+      );
+      break;
+    case "class":
+      renderClass();
+      break;
+  }
+}
+
+function changeLanguage(lang: Lang): void {
+  setLanguage(lang);
+  settings = { ...settings, language: lang };
+  void commands.saveSettings(settings);
+  if (classView) classView = null;
+  render();
+}
+
+async function saveThen(next: Settings, then: typeof screen, top?: HTMLElement): Promise<void> {
+  const result = await commands.saveSettings(next);
+  if (result.status === "error") {
+    render(notice(pick(result.error.message), "error"));
+    return;
+  }
+  settings = next;
+  screen = then;
+  render(top);
+}
+
+function renderClass(): void {
+  if (!classState) return;
+  if (!classView) {
+    classView = new ClassView(painter, {
+      onMicrophone: () => void toggleMedia("microphone"),
+      onCamera: () => void toggleMedia("camera"),
+      onLeave: () => void leaveClass(),
+      onRejoin: () => {
+        if (lastRequest) void joinClass(lastRequest);
+      },
+      onPin: (id) => {
+        if (classState) classState = togglePin(classState, id);
+        renderClass();
+      },
+    });
+    show(classView.el);
+  }
+  const ids = classState.members.map((m) => m.id);
+  classView.update(classState, spotlight(ids, classState.pinned, tracker.current));
+}
+
+async function toggleMedia(which: "microphone" | "camera"): Promise<void> {
+  if (!classState) return;
+  const on = !classState[which];
+  const result = which === "microphone" ? await commands.setMicrophone(on) : await commands.setCamera(on);
+  if (result.status === "ok" && classState) {
+    classState = { ...classState, [which]: on };
+  } else if (result.status === "error" && classState) {
+    classState = { ...classState, problem: result.error.message };
+  }
+  renderClass();
+}
+
+function errorField(code: AppError["code"]): "invite" | "name" | "pin" | null {
+  if (code === "wrong_pin") return "pin";
+  if (code === "no_name") return "name";
+  if (code === "bad_invite" || code === "no_such_class") return "invite";
+  return null;
+}
+
+async function joinClass(request: JoinRequest): Promise<void> {
+  busy = true;
+  joinError = null;
+  screen = "join";
+  classView = null;
+  render();
+  const levels = new Channel<SpeakerLevel[]>();
+  levels.onmessage = (round) => {
+    const before = tracker.current;
+    tracker = trackSpeaker(tracker, round, Date.now());
+    if (tracker.current !== before && screen === "class") renderClass();
+  };
+  let result;
+  try {
+    result = await commands.join(request, levels);
+  } catch (e) {
+    result = { status: "error" as const, error: { code: "refused" as const, message: { fr: t("errorUnexpected", {}, "fr"), en: t("errorUnexpected", {}, "en") } } };
+    console.error(e);
+  }
+  busy = false;
+  if (result.status === "error") {
+    joinError = { text: messageOf(result.error), field: errorField(result.error.code) };
+    render();
+    return;
+  }
+  lastRequest = { ...request, pin: null, rememberPin: false };
+  settings = { ...settings, server: result.data.server, name: result.data.me.name };
+  invite = request.invite;
+  classState = joinedState(result.data);
+  tracker = newTracker();
+  screen = "class";
+  render();
+}
+
+async function leaveClass(): Promise<void> {
+  await commands.leave();
+  // The `left` update returns to the join screen; do it now too, in case the class was already gone.
+  endClass();
+}
+
+function endClass(): void {
+  classState = null;
+  classView = null;
+  painter.clear();
+  screen = "join";
+  render();
+}
+
+async function boot(): Promise<void> {
+  const frames = new Channel<unknown>();
+  // Video packets arrive as raw bytes (an ArrayBuffer), not JSON.
+  frames.onmessage = (data) => painter.onPacket(data as ArrayBuffer);
+  await commands.watchVideo(frames as never);
+  await events.classUpdate.listen((event) => {
+    if (!classState) return;
+    if (event.payload.kind === "left") {
+      endClass();
+      return;
+    }
+    classState = applyUpdate(classState, event.payload);
+    if (screen === "class") renderClass();
+  });
+  const start = await commands.startup();
+  settings = start.settings;
+  setLanguage(settings.language ?? start.systemLanguage);
+  const top = start.notice ? notice(pick(start.notice), "error") : undefined;
+  if (start.autoJoin) {
+    invite = start.autoJoin.invite;
+    render(top);
+    await joinClass(start.autoJoin);
+    return;
+  }
+  screen = start.firstRun ? "first-run" : "join";
+  render(top);
+}
+
+boot().catch((e) => {
+  console.error(e);
+  root.replaceChildren(notice(t("errorUnexpected"), "error"));
+});

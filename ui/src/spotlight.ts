@@ -1,0 +1,49 @@
+// Who is in the big tile: the pinned participant, else the active speaker,
+// else the first to arrive, else ourselves. The active speaker changes only
+// when someone else has clearly been louder for a while, so the spotlight
+// does not flicker on every cough.
+
+export const SPEAKING = 0.45;
+export const HOLD_MS = 800;
+
+export interface SpeakerTracker {
+  current: string | null;
+  challenger: string | null;
+  since: number;
+}
+
+export function newTracker(): SpeakerTracker {
+  return { current: null, challenger: null, since: 0 };
+}
+
+/** Folds in one round of levels taken at `now` (ms). */
+export function trackSpeaker(tracker: SpeakerTracker, levels: { participant: string; level: number }[], now: number): SpeakerTracker {
+  let loudest: string | null = null;
+  let top = SPEAKING;
+  for (const { participant, level } of levels) {
+    if (level >= top) {
+      top = level;
+      loudest = participant;
+    }
+  }
+  if (loudest === null || loudest === tracker.current) {
+    return { ...tracker, challenger: null };
+  }
+  if (tracker.current === null) {
+    return { current: loudest, challenger: null, since: now };
+  }
+  if (tracker.challenger !== loudest) {
+    return { ...tracker, challenger: loudest, since: now };
+  }
+  if (now - tracker.since >= HOLD_MS) {
+    return { current: loudest, challenger: null, since: now };
+  }
+  return tracker;
+}
+
+/** The spotlight's participant id ("me" for ourselves). */
+export function spotlight(memberIds: string[], pinned: string | null, speaker: string | null): string {
+  if (pinned && (pinned === "me" || memberIds.includes(pinned))) return pinned;
+  if (speaker && memberIds.includes(speaker)) return speaker;
+  return memberIds[0] ?? "me";
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import type { Joined } from "../src/bindings";
+import { applyUpdate, joinedState, togglePin } from "../src/classState";
+
+const joined: Joined = {
+  me: { id: "1", name: "Prof" },
+  room: "1234",
+  server: "wss://a/janus",
+  microphone: true,
+  camera: true,
+  pinNotice: null,
+};
+const ana = { id: "2", name: "Ana" };
+const bo = { id: "3", name: "Bo" };
+
+describe("class state", () => {
+  it("follows arrivals, media and departures in order", () => {
+    let s = joinedState(joined);
+    expect(s.status).toBe("connected");
+    s = applyUpdate(s, { kind: "participant_joined", participant: ana });
+    s = applyUpdate(s, { kind: "participant_joined", participant: bo });
+    s = applyUpdate(s, { kind: "participant_joined", participant: ana });
+    expect(s.members.map((m) => m.name)).toEqual(["Ana", "Bo"]);
+    s = applyUpdate(s, { kind: "media_flowing", participant: ana, media: "video" });
+    expect(s.members[0]).toMatchObject({ video: true, audio: false });
+    s = applyUpdate(s, { kind: "publishing" });
+    expect(s.status).toBe("publishing");
+    s = togglePin(s, "2");
+    s = applyUpdate(s, { kind: "participant_left", participant: ana });
+    expect(s.members.map((m) => m.name)).toEqual(["Bo"]);
+    expect(s.pinned).toBeNull();
+  });
+
+  it("keeps a lost connection lost, with its message", () => {
+    let s = joinedState(joined);
+    const message = { fr: "perdue", en: "lost" };
+    s = applyUpdate(s, { kind: "connection_lost", message });
+    s = applyUpdate(s, { kind: "publishing" });
+    expect(s.status).toBe("lost");
+    expect(s.problem).toEqual(message);
+  });
+
+  it("a listener with nothing to send is in class at once", () => {
+    expect(joinedState({ ...joined, microphone: false, camera: false }).status).toBe("publishing");
+  });
+});
