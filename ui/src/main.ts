@@ -1,7 +1,7 @@
 // The app's controller: which screen shows, and the calls into Rust.
 
 import { Channel } from "@tauri-apps/api/core";
-import { commands, events, type AppError, type JoinRequest, type Settings, type SpeakerLevel } from "./bindings";
+import { commands, events, type AppError, type ClassUpdate, type JoinRequest, type Settings, type SpeakerLevel } from "./bindings";
 import { applyUpdate, joinedState, togglePin, type ClassState } from "./classState";
 import { language, pick, setLanguage, t, type Lang } from "./i18n";
 import { ClassView } from "./screens/classView";
@@ -23,6 +23,9 @@ let tracker = newTracker();
 let screen: "first-run" | "join" | "class" | "settings" = "join";
 let joinError: { text: string; field: "invite" | "name" | "pin" | null } | null = null;
 let busy = false;
+// Updates that arrive while the join call is still answering: the event and
+// the command reply race, and the first participants must not be lost.
+let earlyUpdates: ClassUpdate[] = [];
 
 const painter = new Painter({
   setTiles: (tiles) => void commands.setVideoTiles(tiles),
@@ -155,6 +158,7 @@ function errorField(code: AppError["code"]): "invite" | "name" | "pin" | null {
 
 async function joinClass(request: JoinRequest): Promise<void> {
   busy = true;
+  earlyUpdates = [];
   joinError = null;
   screen = "join";
   classView = null;
@@ -181,7 +185,8 @@ async function joinClass(request: JoinRequest): Promise<void> {
   lastRequest = { ...request, pin: null, rememberPin: false };
   settings = { ...settings, server: result.data.server, name: result.data.me.name };
   invite = request.invite;
-  classState = joinedState(result.data);
+  classState = earlyUpdates.reduce(applyUpdate, joinedState(result.data));
+  earlyUpdates = [];
   tracker = newTracker();
   screen = "class";
   render();
@@ -207,7 +212,10 @@ async function boot(): Promise<void> {
   frames.onmessage = (data) => painter.onPacket(data as ArrayBuffer);
   await commands.watchVideo(frames as never);
   await events.classUpdate.listen((event) => {
-    if (!classState) return;
+    if (!classState) {
+      if (busy) earlyUpdates.push(event.payload);
+      return;
+    }
     if (event.payload.kind === "left") {
       endClass();
       return;
