@@ -111,8 +111,8 @@ pub fn pin_not_saved(e: &SecretError) -> Message {
             "The PIN was not saved: the keychain is locked. Unlock it for Estrade to remember the PIN; you can carry on without.",
         ),
         SecretError::Unavailable(_) => Message::new(
-            "Le code PIN n'a pas été enregistré : aucun trousseau de clés n'est disponible sur cet ordinateur. Il faudra le saisir à chaque fois.",
-            "The PIN was not saved: no keychain is available on this computer. You will need to type it each time.",
+            "Le code PIN n'a pas été enregistré : aucun trousseau de clés n'est disponible ou prêt sur cet ordinateur. Il faudra le saisir à chaque fois.",
+            "The PIN was not saved: no keychain is available or set up on this computer. You will need to type it each time.",
         ),
         _ => Message::new(
             "Le code PIN n'a pas été enregistré : le trousseau de clés a refusé. Il faudra le saisir la prochaine fois.",

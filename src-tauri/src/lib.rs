@@ -136,6 +136,10 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
     if let Some(lang) = &args.lang {
         settings.language = Some(if lang == "fr" { Language::Fr } else { Language::En });
     }
+    // A deployment that passes the server and the name needs no first-run screen.
+    if !settings.server.trim().is_empty() && !settings.name.trim().is_empty() {
+        first_run = false;
+    }
     let auto_join = args.join.as_ref().map(|invite| {
         first_run = false;
         JoinRequest {

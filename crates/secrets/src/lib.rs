@@ -88,21 +88,21 @@ impl KeyringStore {
 }
 
 fn map_error(e: keyring::Error) -> SecretError {
-    match e {
-        keyring::Error::NoStorageAccess(inner) => SecretError::Locked(inner.to_string()),
-        keyring::Error::PlatformFailure(inner) => {
-            let text = inner.to_string();
-            // Secret Service reports a missing daemon or bus as a platform failure.
-            let lower = text.to_lowercase();
-            if lower.contains("locked") || lower.contains("prompt") || lower.contains("dismissed") {
-                SecretError::Locked(text)
-            } else if lower.contains("dbus") || lower.contains("d-bus") || lower.contains("service") || lower.contains("connect") {
-                SecretError::Unavailable(text)
-            } else {
-                SecretError::Failed(text)
-            }
-        }
-        other => SecretError::Failed(other.to_string()),
+    let text = match &e {
+        keyring::Error::NoStorageAccess(inner) | keyring::Error::PlatformFailure(inner) => inner.to_string(),
+        other => return SecretError::Failed(other.to_string()),
+    };
+    // keyring reports a missing Secret Service, a missing session bus and a
+    // locked collection through the same two variants: tell them apart by the
+    // D-Bus error, so the user is told the right thing to do.
+    let lower = text.to_lowercase();
+    let absent = ["no result found", "serviceunknown", "not provided by any", "no such", "not activatable", "failed to connect", "no session bus", "dbus_session_bus_address"];
+    if absent.iter().any(|needle| lower.contains(needle)) {
+        SecretError::Unavailable(text)
+    } else if matches!(e, keyring::Error::NoStorageAccess(_)) || lower.contains("locked") || lower.contains("prompt") || lower.contains("dismissed") {
+        SecretError::Locked(text)
+    } else {
+        SecretError::Failed(text)
     }
 }
 

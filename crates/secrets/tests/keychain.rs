@@ -1,0 +1,65 @@
+//! The real OS keychain: gnome-keyring's Secret Service on a private D-Bus
+//! session started by the test (never the user's own). Each case runs in a
+//! child process that has that bus in its environment.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use estrade_secrets::{CredentialStore, KeyringStore, SecretError, SecretKey, Sensitive};
+
+const CHILD: &str = "ESTRADE_KEYCHAIN_CHILD";
+
+/// Runs `test` again in a child under `dbus-run-session`, with gnome-keyring
+/// unlocked if `unlocked`, or with no keychain service at all.
+fn in_private_session(test: &str, unlocked: bool) {
+    let exe = std::env::current_exe().expect("test binary path");
+    let setup = if unlocked { "printf estrade-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null;" } else { "" };
+    let home = tempfile::tempdir().expect("temp home");
+    let script = format!("{setup} exec \"$0\" --exact {test} --nocapture");
+    let out = Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", &script])
+        .arg(&exe)
+        .env(CHILD, "1")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_RUNTIME_DIR", home.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("dbus-run-session runs (package dbus-daemon)");
+    let _ = std::io::stderr().write_all(&out.stderr);
+    assert!(out.status.success(), "{test} failed in its private session:\n{}", String::from_utf8_lossy(&out.stdout));
+}
+
+fn is_child() -> bool {
+    std::env::var_os(CHILD).is_some()
+}
+
+#[test]
+fn pins_round_trip_through_gnome_keyring() {
+    if !is_child() {
+        return in_private_session("pins_round_trip_through_gnome_keyring", true);
+    }
+    let store = KeyringStore::new("fr.estrade.test");
+    let key = SecretKey { server: "wss://classe.example.fr/janus".into(), room: 4321 };
+    assert!(store.get(&key).expect("read").is_none());
+    store.set(&key, &Sensitive("2468".into())).expect("write");
+    assert_eq!(store.get(&key).expect("read back"), Some(Sensitive("2468".into())));
+    // Another class on the same server is another entry.
+    assert!(store.get(&SecretKey { room: 1234, ..key.clone() }).expect("read").is_none());
+    store.delete(&key).expect("delete");
+    store.delete(&key).expect("deleting nothing is fine");
+    assert!(store.get(&key).expect("read").is_none());
+}
+
+#[test]
+fn no_keychain_service_is_a_clear_error() {
+    if !is_child() {
+        return in_private_session("no_keychain_service_is_a_clear_error", false);
+    }
+    let store = KeyringStore::new("fr.estrade.test");
+    let key = SecretKey { server: "wss://a/janus".into(), room: 1 };
+    match store.set(&key, &Sensitive("1".into())) {
+        Err(SecretError::Unavailable(_)) => {}
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
