@@ -40,14 +40,14 @@ fn the_app_joins_paints_the_class_and_leaves() {
 }
 
 #[test]
-fn without_a_keychain_the_pin_is_not_kept_anywhere() {
+fn with_a_locked_keychain_the_pin_is_not_kept_anywhere() {
     let janus = LocalJanus::start();
     let artifacts = scratch("app-keychain");
     let run = janus.drive_app(
-        "keychain-absent",
-        &[("E2E_KEYCHAIN", "absent"), ("E2E_ARTIFACTS", artifacts.to_str().expect("utf-8 path"))],
+        "keychain-locked",
+        &[("E2E_KEYCHAIN", "locked"), ("E2E_ARTIFACTS", artifacts.to_str().expect("utf-8 path"))],
         Duration::from_secs(120),
     );
-    assert!(run.status.success(), "keychain-absent run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
-    eprintln!("keychain absent: {:#}", run.results);
+    assert!(run.status.success(), "keychain-locked run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
+    eprintln!("keychain locked: {:#}", run.results);
 }

@@ -80,6 +80,24 @@ pub struct ActiveClass {
     pub generation: u64,
 }
 
+/// How long a keychain call may take: it may be showing an unlock prompt.
+const KEYCHAIN_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Runs a keychain call off the async runtime (it blocks on D-Bus, and may wait
+/// for the user to answer an unlock prompt), giving up after a while.
+async fn keychain<T: Send + 'static>(
+    store: &Arc<dyn CredentialStore>,
+    call: impl FnOnce(&dyn CredentialStore) -> Result<T, SecretError> + Send + 'static,
+) -> Result<T, SecretError> {
+    let store = Arc::clone(store);
+    let task = tokio::task::spawn_blocking(move || call(store.as_ref()));
+    match tokio::time::timeout(KEYCHAIN_PATIENCE, task).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => Err(SecretError::Failed(format!("keychain call failed: {e}"))),
+        Err(_) => Err(SecretError::Locked("no answer from the keychain (an unlock prompt left open?)".into())),
+    }
+}
+
 /// Where the PIN for this join comes from.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PinSource {
@@ -89,11 +107,12 @@ pub enum PinSource {
 }
 
 /// The PIN to use: the typed one, else the one kept for this class.
-pub fn resolve_pin(typed: Option<&str>, store: &dyn CredentialStore, key: &SecretKey) -> (Option<Sensitive<String>>, PinSource) {
+pub async fn resolve_pin(typed: Option<&str>, store: &Arc<dyn CredentialStore>, key: &SecretKey) -> (Option<Sensitive<String>>, PinSource) {
     if let Some(pin) = typed.map(str::trim).filter(|p| !p.is_empty()) {
         return (Some(Sensitive(pin.to_owned())), PinSource::Typed);
     }
-    match store.get(key) {
+    let key = key.clone();
+    match keychain(store, move |s| s.get(&key)).await {
         Ok(Some(pin)) => (Some(pin), PinSource::Keychain),
         Ok(None) => (None, PinSource::None),
         Err(e) => {
@@ -107,8 +126,8 @@ pub fn resolve_pin(typed: Option<&str>, store: &dyn CredentialStore, key: &Secre
 pub fn pin_not_saved(e: &SecretError) -> Message {
     match e {
         SecretError::Locked(_) => Message::new(
-            "Le code PIN n'a pas été enregistré : le trousseau de clés est verrouillé. Déverrouillez-le pour qu'Estrade s'en souvienne ; vous pouvez continuer sans.",
-            "The PIN was not saved: the keychain is locked. Unlock it for Estrade to remember the PIN; you can carry on without.",
+            "Le code PIN n'a pas été enregistré : le trousseau de clés de l'ordinateur est verrouillé ou n'est pas configuré. Déverrouillez-le (ou configurez-le) pour qu'Estrade s'en souvienne ; vous pouvez continuer sans.",
+            "The PIN was not saved: this computer's keychain is locked or not set up. Unlock it (or set it up) for Estrade to remember the PIN; you can carry on without.",
         ),
         SecretError::Unavailable(_) => Message::new(
             "Le code PIN n'a pas été enregistré : aucun trousseau de clés n'est disponible ou prêt sur cet ordinateur. Il faudra le saisir à chaque fois.",
@@ -159,7 +178,7 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
         ));
     }
     let key = SecretKey { server: invite.server.clone(), room: invite.room };
-    let (pin, pin_source) = resolve_pin(request.pin.as_deref(), ctx.secrets.as_ref(), &key);
+    let (pin, pin_source) = resolve_pin(request.pin.as_deref(), &ctx.secrets, &key).await;
 
     let microphone = MediaSwitch::new(true);
     let camera = MediaSwitch::new(true);
@@ -190,7 +209,8 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
         Err(e) => {
             if matches!(e, estrade_core::JoinError::WrongPin { .. }) && pin_source == PinSource::Keychain {
                 // A kept PIN that no longer works would fail every time: forget it.
-                let _ = ctx.secrets.delete(&key);
+                let key = key.clone();
+                let _ = keychain(&ctx.secrets, move |s| s.delete(&key)).await;
             }
             return Err(e.into());
         }
@@ -199,13 +219,15 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
     let mut pin_notice = None;
     match (pin_source, &pin) {
         (PinSource::Typed, Some(pin)) if request.remember_pin => {
-            if let Err(e) = ctx.secrets.set(&key, pin) {
+            let (key, pin) = (key.clone(), pin.clone());
+            if let Err(e) = keychain(&ctx.secrets, move |s| s.set(&key, &pin)).await {
                 tracing::warn!(error = %e, "PIN not kept");
                 pin_notice = Some(pin_not_saved(&e));
             }
         }
         (PinSource::Typed, _) if !request.remember_pin => {
-            let _ = ctx.secrets.delete(&key);
+            let key = key.clone();
+            let _ = keychain(&ctx.secrets, move |s| s.delete(&key)).await;
         }
         _ => {}
     }
@@ -233,14 +255,14 @@ mod tests {
     use super::*;
     use estrade_secrets::MemoryStore;
 
-    #[test]
-    fn typed_pin_wins_then_the_keychain() {
-        let store = MemoryStore::default();
+    #[tokio::test]
+    async fn typed_pin_wins_then_the_keychain() {
+        let store: Arc<dyn CredentialStore> = Arc::new(MemoryStore::default());
         let key = SecretKey { server: "wss://a".into(), room: 1 };
-        assert_eq!(resolve_pin(Some("  "), &store, &key), (None, PinSource::None));
+        assert_eq!(resolve_pin(Some("  "), &store, &key).await, (None, PinSource::None));
         store.set(&key, &Sensitive("1111".into())).unwrap();
-        assert_eq!(resolve_pin(None, &store, &key), (Some(Sensitive("1111".into())), PinSource::Keychain));
-        assert_eq!(resolve_pin(Some(" 2468 "), &store, &key), (Some(Sensitive("2468".into())), PinSource::Typed));
+        assert_eq!(resolve_pin(None, &store, &key).await, (Some(Sensitive("1111".into())), PinSource::Keychain));
+        assert_eq!(resolve_pin(Some(" 2468 "), &store, &key).await, (Some(Sensitive("2468".into())), PinSource::Typed));
     }
 
     #[test]

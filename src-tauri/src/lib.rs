@@ -115,11 +115,16 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
     ipc().export(ts, path).map_err(|e| e.to_string())
 }
 
-fn system_language() -> Language {
-    match sys_locale::get_locale() {
+/// French for any French locale (fr-FR, fr_CA.UTF-8, fr-BE…), English otherwise.
+fn language_for(locale: Option<&str>) -> Language {
+    match locale {
         Some(l) if l.to_lowercase().starts_with("fr") => Language::Fr,
         _ => Language::En,
     }
+}
+
+fn system_language() -> Language {
+    language_for(sys_locale::get_locale().as_deref())
 }
 
 fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
@@ -209,4 +214,19 @@ pub fn run() -> ExitCode {
         }
     });
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_systems_get_french() {
+        for l in ["fr-FR", "fr_CA.UTF-8", "FR", "fr-BE"] {
+            assert_eq!(language_for(Some(l)), Language::Fr, "{l}");
+        }
+        for l in [Some("en-GB"), Some("de-DE"), Some("C"), None] {
+            assert_eq!(language_for(l), Language::En, "{l:?}");
+        }
+    }
 }

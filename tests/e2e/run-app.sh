@@ -21,7 +21,7 @@ trap cleanup EXIT
 # A display number of our own: several runs may share the machine.
 display=$(( 90 + $$ % 400 ))
 while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
-Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+Xvfb ":$display" -screen 0 "${XVFB_SIZE:-1280x800}x24" -nolisten tcp >"$work/xvfb.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
 export DISPLAY=":$display"
@@ -32,12 +32,13 @@ mkdir -p "$XDG_RUNTIME_DIR" "$HOME" "$ESTRADE_CONFIG_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
 export E2E_CONFIG_DIR="$ESTRADE_CONFIG_DIR" E2E_WORK="$work"
 
-# A private session bus with an unlocked keychain (unless the test wants none).
+# A private session bus with a keychain, unlocked unless E2E_KEYCHAIN=locked.
 dbus-run-session -- bash -c '
     set -euo pipefail
-    if [ "${E2E_KEYCHAIN:-unlocked}" = unlocked ]; then
-        printf estrade-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-    fi
+    case "${E2E_KEYCHAIN:-unlocked}" in
+        unlocked) printf estrade-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null ;;
+        locked) gnome-keyring-daemon --start --components=secrets >/dev/null ;;
+    esac
     port=$(( 4444 + $$ % 1000 ))
     tauri-driver --port "$port" --native-port $((port + 1000)) --native-driver /usr/bin/WebKitWebDriver >"$E2E_WORK/tauri-driver.log" 2>&1 &
     driver=$!

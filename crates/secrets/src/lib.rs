@@ -52,8 +52,9 @@ pub enum SecretError {
     /// Retrying will not help until one is installed or started.
     #[error("no keychain is available: {0}")]
     Unavailable(String),
-    /// The keychain is there but locked, or refused access. Retry after unlocking it.
-    #[error("the keychain is locked or refused access: {0}")]
+    /// The keychain is there but locked, not set up, or refused access.
+    /// Retry after unlocking it.
+    #[error("the keychain is locked, not set up, or refused access: {0}")]
     Locked(String),
     /// Any other keychain failure. Retrying may help.
     #[error("the keychain failed: {0}")]
@@ -92,14 +93,18 @@ fn map_error(e: keyring::Error) -> SecretError {
         keyring::Error::NoStorageAccess(inner) | keyring::Error::PlatformFailure(inner) => inner.to_string(),
         other => return SecretError::Failed(other.to_string()),
     };
-    // keyring reports a missing Secret Service, a missing session bus and a
-    // locked collection through the same two variants: tell them apart by the
-    // D-Bus error, so the user is told the right thing to do.
+    // keyring reports a missing session bus, a keychain that is locked and one
+    // never set up through the same two variants: tell them apart by the text,
+    // so the user is told the right thing to do. (Where gnome-keyring is
+    // installed, D-Bus starts it on demand, so "no keychain service" shows up
+    // as a keychain with no unlocked collection: "no result found".)
     let lower = text.to_lowercase();
-    let absent = ["no result found", "serviceunknown", "not provided by any", "no such", "not activatable", "failed to connect", "no session bus", "dbus_session_bus_address"];
-    if absent.iter().any(|needle| lower.contains(needle)) {
+    let no_bus = ["autolaunch", "failed to connect", "no session bus", "dbus_session_bus_address", "serviceunknown", "not provided by any"];
+    if no_bus.iter().any(|needle| lower.contains(needle)) {
         SecretError::Unavailable(text)
-    } else if matches!(e, keyring::Error::NoStorageAccess(_)) || lower.contains("locked") || lower.contains("prompt") || lower.contains("dismissed") {
+    } else if matches!(e, keyring::Error::NoStorageAccess(_))
+        || ["locked", "prompt", "dismissed", "no result found", "does not exist"].iter().any(|needle| lower.contains(needle))
+    {
         SecretError::Locked(text)
     } else {
         SecretError::Failed(text)

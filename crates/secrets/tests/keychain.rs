@@ -9,11 +9,25 @@ use estrade_secrets::{CredentialStore, KeyringStore, SecretError, SecretKey, Sen
 
 const CHILD: &str = "ESTRADE_KEYCHAIN_CHILD";
 
-/// Runs `test` again in a child under `dbus-run-session`, with gnome-keyring
-/// unlocked if `unlocked`, or with no keychain service at all.
-fn in_private_session(test: &str, unlocked: bool) {
+/// What runs on the private bus before the test.
+#[derive(Clone, Copy)]
+enum Keychain {
+    /// gnome-keyring with an unlocked login collection.
+    Unlocked,
+    /// gnome-keyring started but never unlocked (and no display to prompt on).
+    Locked,
+    /// No D-Bus session at all (a bare server, a minimal container).
+    NoBus,
+}
+
+/// Runs `test` again in a child under `dbus-run-session`, with `keychain`.
+fn in_private_session(test: &str, keychain: Keychain) {
     let exe = std::env::current_exe().expect("test binary path");
-    let setup = if unlocked { "printf estrade-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null;" } else { "" };
+    let setup = match keychain {
+        Keychain::Unlocked => "printf estrade-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null;",
+        Keychain::Locked => "gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1;",
+        Keychain::NoBus => "unset DBUS_SESSION_BUS_ADDRESS;",
+    };
     let home = tempfile::tempdir().expect("temp home");
     let script = format!("{setup} exec \"$0\" --exact {test} --nocapture");
     let out = Command::new("dbus-run-session")
@@ -23,6 +37,8 @@ fn in_private_session(test: &str, unlocked: bool) {
         .env("HOME", home.path())
         .env("XDG_DATA_HOME", home.path().join("data"))
         .env("XDG_RUNTIME_DIR", home.path())
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .stdin(Stdio::null())
         .output()
         .expect("dbus-run-session runs (package dbus-daemon)");
@@ -37,7 +53,7 @@ fn is_child() -> bool {
 #[test]
 fn pins_round_trip_through_gnome_keyring() {
     if !is_child() {
-        return in_private_session("pins_round_trip_through_gnome_keyring", true);
+        return in_private_session("pins_round_trip_through_gnome_keyring", Keychain::Unlocked);
     }
     let store = KeyringStore::new("fr.estrade.test");
     let key = SecretKey { server: "wss://classe.example.fr/janus".into(), room: 4321 };
@@ -52,14 +68,27 @@ fn pins_round_trip_through_gnome_keyring() {
 }
 
 #[test]
-fn no_keychain_service_is_a_clear_error() {
+fn no_session_bus_is_a_clear_error() {
     if !is_child() {
-        return in_private_session("no_keychain_service_is_a_clear_error", false);
+        return in_private_session("no_session_bus_is_a_clear_error", Keychain::NoBus);
     }
     let store = KeyringStore::new("fr.estrade.test");
     let key = SecretKey { server: "wss://a/janus".into(), room: 1 };
     match store.set(&key, &Sensitive("1".into())) {
         Err(SecretError::Unavailable(_)) => {}
         other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_locked_keychain_is_a_clear_error() {
+    if !is_child() {
+        return in_private_session("a_locked_keychain_is_a_clear_error", Keychain::Locked);
+    }
+    let store = KeyringStore::new("fr.estrade.test");
+    let key = SecretKey { server: "wss://a/janus".into(), room: 1 };
+    match store.set(&key, &Sensitive("1".into())) {
+        Err(SecretError::Locked(_)) => {}
+        other => panic!("expected Locked, got {other:?}"),
     }
 }
