@@ -20,15 +20,20 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ lives in the repository").to_owned()
 }
 
-/// The `estrade-cli` binary under test.
-pub fn cli_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("ESTRADE_CLI") {
+/// A binary of the workspace: `$env_var` if set, else the debug build of `name`.
+fn built_binary(env_var: &str, name: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env_var) {
         return PathBuf::from(path);
     }
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
-    let path = target.join("debug").join("estrade-cli");
+    let path = target.join("debug").join(name);
     assert!(path.exists(), "{} is missing: build it first (scripts/test does)", path.display());
     path
+}
+
+/// The `estrade-cli` binary under test.
+pub fn cli_binary() -> PathBuf {
+    built_binary("ESTRADE_CLI", "estrade-cli")
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -309,13 +314,7 @@ pub fn scratch(label: &str) -> PathBuf {
 
 /// The desktop app binary under test (`estrade`, from src-tauri).
 pub fn app_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("ESTRADE_APP") {
-        return PathBuf::from(path);
-    }
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
-    let path = target.join("debug").join("estrade");
-    assert!(path.exists(), "{} is missing: build it first (scripts/test does)", path.display());
-    path
+    built_binary("ESTRADE_APP", "estrade")
 }
 
 /// What `tests/e2e/app.mjs` reported.

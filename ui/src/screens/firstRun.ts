@@ -18,6 +18,19 @@ export function checkServer(server: string): "errorEmptyServer" | "errorServerSc
   return null;
 }
 
+/**
+ * Checks the server and name fields of a form; on a problem, shows it in
+ * `error`, focuses the field concerned and returns false.
+ */
+export function validIdentity(server: HTMLInputElement, name: HTMLInputElement, error: HTMLElement): boolean {
+  const problem = checkServer(server.value) ?? (name.value.trim() ? null : "errorEmptyName");
+  if (!problem) return true;
+  error.textContent = t(problem);
+  error.hidden = false;
+  (problem === "errorEmptyName" ? name : server).focus();
+  return false;
+}
+
 export function firstRunScreen(props: FirstRunProps): HTMLElement {
   const server = h("input", { type: "url", value: props.settings.server, placeholder: "wss://classe.exemple.fr/janus", autocomplete: "off", spellcheck: "false" });
   const name = h("input", { type: "text", value: props.settings.name, autocomplete: "name", maxlength: 64 });
@@ -35,13 +48,7 @@ export function firstRunScreen(props: FirstRunProps): HTMLElement {
   );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const problem = checkServer(server.value) ?? (name.value.trim() ? null : "errorEmptyName");
-    if (problem) {
-      error.textContent = t(problem);
-      error.hidden = false;
-      (problem === "errorEmptyName" ? name : server).focus();
-      return;
-    }
+    if (!validIdentity(server, name, error)) return;
     props.onDone(server.value.trim(), name.value.trim());
   });
   return h("section", { class: "screen centered", id: "first-run" }, form);

@@ -1,7 +1,7 @@
 import type { AudioChoice, Settings, VideoChoice } from "../bindings";
 import { field, h } from "../dom";
 import { t, type Lang } from "../i18n";
-import { checkServer } from "./firstRun";
+import { validIdentity } from "./firstRun";
 import { languagePicker } from "./common";
 
 export interface SettingsProps {
@@ -48,12 +48,7 @@ export function settingsScreen(props: SettingsProps): HTMLElement {
   );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const problem = checkServer(server.value) ?? (name.value.trim() ? null : "errorEmptyName");
-    if (problem) {
-      error.textContent = t(problem);
-      error.hidden = false;
-      return;
-    }
+    if (!validIdentity(server, name, error)) return;
     props.onSave({
       ...props.settings,
       language: props.lang,
