@@ -6,6 +6,8 @@
 mod class;
 mod commands;
 pub mod dto;
+#[cfg(target_os = "linux")]
+mod linux;
 mod settings;
 pub mod video;
 
@@ -174,6 +176,8 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
 
 /// Runs the app until its window closes.
 pub fn run() -> ExitCode {
+    #[cfg(target_os = "linux")]
+    linux::configure_webkit();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

@@ -225,22 +225,24 @@ async function screenshots() {
   }
 }
 
+/** CPU ticks of the app and its WebKit processes, in all and by process name. */
 function cpuTicks() {
   let total = 0;
-  const names = [];
+  const byName = {};
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (!/^(estrade|WebKitWebProces|WebKitNetworkPr|WebKitGPUProces)/.test(comm)) continue;
+      if (!/^(estrade|WebKitWebProces|WebKitNetworkPr|WebKitGPUProces)$/.test(comm)) continue;
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += Number(fields[11]) + Number(fields[12]);
-      names.push(comm);
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      total += ticks;
+      byName[comm] = (byName[comm] ?? 0) + ticks;
     } catch {
       // the process ended
     }
   }
-  return { total, names };
+  return { total, byName };
 }
 
 async function bench() {
@@ -273,8 +275,9 @@ async function bench() {
   results.tiles = tiles.map((t) => ({ ...t, fps: ((after.painted[t.id] ?? 0) - (before.painted[t.id] ?? 0)) / wall }));
   const lat = after.latencies.slice(-300).sort((x, y) => x - y);
   results.latency = { p50: lat[Math.floor(lat.length * 0.5)], p95: lat[Math.floor(lat.length * 0.95)], n: lat.length };
-  results.cpuPercent = ((cpu1.total - cpu0.total) / hz / wall) * 100;
-  results.processes = cpu1.names;
+  const percent = (ticks) => Math.round((ticks / hz / wall) * 1000) / 10;
+  results.cpuPercent = percent(cpu1.total - cpu0.total);
+  results.cpuByProcess = Object.fromEntries(Object.keys(cpu1.byName).map((k) => [k, percent(cpu1.byName[k] - (cpu0.byName[k] ?? 0))]));
   results.seconds = wall;
   await screenshot(join(process.env.E2E_ARTIFACTS ?? process.env.E2E_WORK, "bench.png"));
   await stopApp();
