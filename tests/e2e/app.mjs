@@ -247,10 +247,20 @@ function cpuTicks() {
 
 async function bench() {
   const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+  // Receive only, like the Chromium peer it is compared with: send no tone, no pattern.
+  writeFileSync(
+    join(process.env.E2E_CONFIG_DIR, "settings.json"),
+    JSON.stringify({ server: janus, name: "Banc", language: "fr", audio: "none", video: "none" }),
+  );
   await startApp(["--server", janus, "--name", "Banc", "--join", "1234"]);
   await wd("POST", `/session/${sid}/window/rect`, { x: 0, y: 0, width: 1700, height: 1150 }).catch((e) => console.error(`window size: ${e}`));
   await visible("#class");
   await waitFor(`return document.querySelectorAll('.tile').length >= 6;`, "five remote tiles", 30000);
+  // Pin the 720p publisher, as a pupil pins the teacher.
+  if (process.env.BENCH_SPOTLIGHT) {
+    await exec(`[...document.querySelectorAll('.tile')].find(t => t.querySelector('.name')?.innerText === arguments[0])?.click();`, process.env.BENCH_SPOTLIGHT);
+    await sleep(500);
+  }
   // A fixed layout: the spotlight 1280x720 CSS px, four strip tiles 320x180
   // (device pixel ratio 1). Set through the CSSOM: the app's CSP forbids inline <style>.
   await exec(`
@@ -270,7 +280,7 @@ async function bench() {
   const after = await paintStats();
   const cpu1 = cpuTicks();
   const wall = (Date.now() - t0) / 1000;
-  const tiles = await exec(`return [...document.querySelectorAll('.tile')].filter(t => getComputedStyle(t).display !== 'none').map(t => ({id: t.dataset.participant, w: t.querySelector('canvas').width, h: t.querySelector('canvas').height, stage: !!t.closest('.stage')}));`);
+  const tiles = await exec(`return [...document.querySelectorAll('.tile')].filter(t => getComputedStyle(t).display !== 'none').map(t => ({id: t.dataset.participant, tw: Math.round(t.getBoundingClientRect().width), th: Math.round(t.getBoundingClientRect().height), w: t.querySelector('canvas').width, h: t.querySelector('canvas').height, stage: !!t.closest('.stage')}));`);
   const hz = 100; // USER_HZ
   results.tiles = tiles.map((t) => ({ ...t, fps: ((after.painted[t.id] ?? 0) - (before.painted[t.id] ?? 0)) / wall }));
   const lat = after.latencies.slice(-300).sort((x, y) => x - y);

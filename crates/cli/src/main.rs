@@ -96,17 +96,27 @@ impl std::str::FromStr for AudioChoice {
 
 #[derive(Debug, Clone)]
 enum VideoChoice {
-    Pattern,
+    /// The test pattern at this size.
+    Pattern(u32, u32),
     None,
 }
 
 impl std::str::FromStr for VideoChoice {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
+        let expected = || format!("expected pattern, pattern:WIDTHxHEIGHT or none, got {s:?}");
         match s {
-            "pattern" => Ok(VideoChoice::Pattern),
+            "pattern" => Ok(VideoChoice::Pattern(640, 360)),
             "none" => Ok(VideoChoice::None),
-            _ => Err(format!("expected pattern or none, got {s:?}")),
+            _ => {
+                let size = s.strip_prefix("pattern:").ok_or_else(expected)?;
+                let (w, h) = size.split_once('x').ok_or_else(expected)?;
+                let (w, h): (u32, u32) = (w.parse().map_err(|_| expected())?, h.parse().map_err(|_| expected())?);
+                if !(544..=1920).contains(&w) || !(48..=1080).contains(&h) {
+                    return Err(format!("pattern size must be 544x48 to 1920x1080, got {w}x{h}"));
+                }
+                Ok(VideoChoice::Pattern(w & !1, h & !1))
+            }
         }
     }
 }
@@ -153,7 +163,7 @@ fn local_media(args: &JoinArgs) -> anyhow::Result<LocalMedia> {
         AudioChoice::None => None,
     };
     let video: Option<Box<dyn estrade_media::VideoSource>> = match args.send_video {
-        VideoChoice::Pattern => Some(Box::new(TestPattern::new(640, 360, 15))),
+        VideoChoice::Pattern(w, h) => Some(Box::new(TestPattern::new(w, h, 15))),
         VideoChoice::None => None,
     };
     Ok(LocalMedia { audio, video })

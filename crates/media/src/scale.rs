@@ -19,13 +19,18 @@ pub struct ScaleError {
     reason: String,
 }
 
-/// The largest size with `frame`'s aspect ratio that fits in `max_w` × `max_h`
-/// (never larger than 4K, never zero).
+/// The largest size with `frame`'s aspect ratio that fits in `max_w` × `max_h`,
+/// never larger than the frame itself (never zero).
+///
+/// Never upscaling is deliberate: a bigger picture carries no more detail, but
+/// costs a resize here and 4 bytes per pixel across the IPC; the tile's canvas
+/// stretches it on screen instead (measured in `scripts/bench-paint`).
 pub fn fit(width: u32, height: u32, max_w: u32, max_h: u32) -> (u32, u32) {
     let (max_w, max_h) = (max_w.clamp(2, 3840), max_h.clamp(2, 2160));
     if width == 0 || height == 0 {
         return (max_w, max_h);
     }
+    let (max_w, max_h) = (max_w.min(width), max_h.min(height));
     let by_width = (max_w, (u64::from(max_w) * u64::from(height) / u64::from(width)) as u32);
     let (w, h) = if by_width.1 <= max_h {
         by_width
@@ -82,7 +87,8 @@ impl FrameScaler {
         let src = Image::from_slice_u8(w, h, &mut self.rgba, PixelType::U8x4).map_err(|e| err(e.to_string()))?;
         out.resize(start + out_len, 0);
         let mut dst = Image::from_slice_u8(out_w, out_h, &mut out[start..], PixelType::U8x4).map_err(|e| err(e.to_string()))?;
-        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+        // Decoded video is opaque: skip the premultiply and divide passes.
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)).use_alpha(false);
         self.resizer.resize(&src, &mut dst, &options).map_err(|e| err(e.to_string()))?;
         Ok((out_w, out_h))
     }
@@ -94,7 +100,8 @@ mod tests {
 
     #[test]
     fn fit_keeps_the_aspect_ratio() {
-        assert_eq!(fit(640, 360, 1280, 720), (1280, 720));
+        assert_eq!(fit(640, 360, 1280, 720), (640, 360), "never upscaled");
+        assert_eq!(fit(1280, 720, 640, 640), (640, 360));
         assert_eq!(fit(640, 360, 320, 320), (320, 180));
         assert_eq!(fit(640, 360, 1000, 180), (320, 180));
         assert_eq!(fit(640, 480, 0, 0), (2, 2));
@@ -105,10 +112,10 @@ mod tests {
         let mut frame = VideoFrame::black(64, 36);
         frame.y_mut().fill(126);
         let mut scaler = FrameScaler::new();
-        for (mw, mh) in [(64, 36), (32, 18), (128, 72)] {
+        for (mw, mh, want) in [(64, 36, (64, 36)), (32, 18, (32, 18)), (128, 72, (64, 36))] {
             let mut out = vec![9, 9];
             let (w, h) = scaler.scale_into(&frame, mw, mh, &mut out).unwrap();
-            assert_eq!((w, h), (mw, mh));
+            assert_eq!((w, h), want);
             assert_eq!(&out[..2], &[9, 9], "the header is kept");
             assert_eq!(out.len(), 2 + (w * h * 4) as usize);
             for px in out[2..].chunks(4) {
