@@ -83,11 +83,11 @@ impl AppState {
                 format!("The settings could not be saved in {path} ({e}). Check the disk space and the folder's permissions."),
             )
         })?;
+        if let Ok(mut f) = self.first_run.lock() {
+            *f = (needs_first_run(&settings), None);
+        }
         if let Ok(mut s) = self.settings.lock() {
             *s = settings;
-        }
-        if let Ok(mut f) = self.first_run.lock() {
-            *f = (false, None);
         }
         Ok(())
     }
@@ -117,6 +117,11 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
     ipc().export(ts, path).map_err(|e| e.to_string())
 }
 
+/// Whether the first-run screen must ask for the server and the name.
+fn needs_first_run(settings: &Settings) -> bool {
+    settings.server.trim().is_empty() || settings.name.trim().is_empty()
+}
+
 /// French for any French locale (fr-FR, fr_CA.UTF-8, fr-BE…), English otherwise.
 fn language_for(locale: Option<&str>) -> Language {
     match locale {
@@ -133,7 +138,6 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
     let settings_file = SettingsFile::new(config_dir.join("settings.json"));
     let loaded = settings_file.load();
     let mut settings = loaded.settings;
-    let mut first_run = loaded.first_run;
     if let Some(server) = &args.server {
         settings.server = server.clone();
     }
@@ -143,10 +147,10 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
     if let Some(lang) = &args.lang {
         settings.language = Some(if lang == "fr" { Language::Fr } else { Language::En });
     }
-    // A deployment that passes the server and the name needs no first-run screen.
-    if !settings.server.trim().is_empty() && !settings.name.trim().is_empty() {
-        first_run = false;
-    }
+    // The first-run screen until the server and the name are known (from the
+    // file, or from a deployment's --server and --name); a language chosen on
+    // that screen is saved at once but does not end it.
+    let mut first_run = needs_first_run(&settings);
     let auto_join = args.join.as_ref().map(|invite| {
         first_run = false;
         JoinRequest {

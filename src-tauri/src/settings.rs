@@ -16,8 +16,6 @@ pub struct SettingsFile {
 #[derive(Debug)]
 pub struct Loaded {
     pub settings: Settings,
-    /// No settings file exists yet.
-    pub first_run: bool,
     /// Something the user should know (the file was damaged and set aside).
     pub notice: Option<Message>,
 }
@@ -35,13 +33,12 @@ impl SettingsFile {
         let text = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Loaded { settings: Settings::default(), first_run: true, notice: None }
+                return Loaded { settings: Settings::default(), notice: None }
             }
             Err(e) => {
                 tracing::warn!(path = %self.path.display(), error = %e, "cannot read settings");
                 return Loaded {
                     settings: Settings::default(),
-                    first_run: true,
                     notice: Some(Message::new(
                         format!("Les réglages n'ont pas pu être lus ({e}). Saisissez-les à nouveau ; ils seront enregistrés dans {}.", self.path.display()),
                         format!("The settings could not be read ({e}). Enter them again; they will be saved in {}.", self.path.display()),
@@ -50,7 +47,7 @@ impl SettingsFile {
             }
         };
         match serde_json::from_slice::<Settings>(&text) {
-            Ok(settings) => Loaded { settings, first_run: false, notice: None },
+            Ok(settings) => Loaded { settings, notice: None },
             Err(e) => {
                 // Keep the damaged file for whoever wants to look: never delete user data.
                 let aside = self.path.with_extension("json.damaged");
@@ -63,7 +60,6 @@ impl SettingsFile {
                 };
                 Loaded {
                     settings: Settings::default(),
-                    first_run: true,
                     notice: Some(Message::new(
                         format!("Le fichier de réglages était endommagé : saisissez à nouveau l'adresse du serveur et votre nom.{fr_where}"),
                         format!("The settings file was damaged: enter the server address and your name again.{en_where}"),
@@ -94,7 +90,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = SettingsFile::new(dir.path().join("sub/settings.json"));
         let first = file.load();
-        assert!(first.first_run && first.notice.is_none());
+        assert!(first.notice.is_none());
+        assert_eq!(first.settings, Settings::default());
         let s = Settings {
             server: "wss://a/janus".into(),
             name: "Zoé".into(),
@@ -103,9 +100,7 @@ mod tests {
             ..Settings::default()
         };
         file.save(&s).unwrap();
-        let again = file.load();
-        assert!(!again.first_run);
-        assert_eq!(again.settings, s);
+        assert_eq!(file.load().settings, s);
     }
 
     #[test]
@@ -114,7 +109,7 @@ mod tests {
         let path = dir.path().join("settings.json");
         std::fs::write(&path, b"{\"server\": \"wss://a\", \"name\": ").unwrap();
         let loaded = SettingsFile::new(path.clone()).load();
-        assert!(loaded.first_run);
+        assert_eq!(loaded.settings, Settings::default());
         let notice = loaded.notice.unwrap();
         assert!(notice.en.contains("damaged") && notice.fr.contains("endommagé"));
         let aside = std::fs::read(dir.path().join("settings.json.damaged")).unwrap();
