@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use estrade_tests::{scratch, LocalJanus};
+use estrade_tests::{scratch, AppRun, LocalJanus};
 
 const CLI_NAME: &str = "Élève CLI";
 
@@ -50,4 +50,23 @@ fn with_a_locked_keychain_the_pin_is_not_kept_anywhere() {
     );
     assert!(run.status.success(), "keychain-locked run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
     eprintln!("keychain locked: {:#}", run.results);
+}
+
+#[test]
+fn a_server_that_dies_mid_class_is_said_plainly_and_the_window_stays_usable() {
+    let janus = LocalJanus::start();
+    let artifacts = scratch("app-server-dies");
+    let dir = artifacts.to_str().expect("utf-8 path");
+    let run = janus.spawn_app("server-dies", &[("E2E_ARTIFACTS", dir), ("E2E_SIGNAL_DIR", dir)]);
+    // Once the app is in class, the server goes away.
+    let joined = artifacts.join("joined");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !joined.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(joined.exists(), "the app never reported being in class");
+    janus.stop_server();
+    let run = AppRun::finish(run, Duration::from_secs(120));
+    assert!(run.status.success(), "server-dies run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
+    eprintln!("server dies: {:#}", run.results);
 }

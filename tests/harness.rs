@@ -330,14 +330,25 @@ pub struct AppRun {
 
 impl LocalJanus {
     /// Runs the real app under Xvfb, a private D-Bus and tauri-driver, inside
-    /// this namespace, driven by `tests/e2e/app.mjs` in `mode`.
+    /// this namespace, driven by `tests/e2e/app.mjs` in `mode`, to the end.
     pub fn drive_app(&self, mode: &str, env: &[(&str, &str)], limit: Duration) -> AppRun {
+        AppRun::finish(self.spawn_app(mode, env), limit)
+    }
+
+    /// Starts [`LocalJanus::drive_app`]'s run without waiting for it.
+    pub fn spawn_app(&self, mode: &str, env: &[(&str, &str)]) -> Client {
         let mut cmd = self.command(&root().join("tests/e2e/run-app.sh"));
         cmd.env("ESTRADE_APP", app_binary()).env("JANUS_URL", &self.server).env("E2E_MODE", mode);
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let client = Client::spawn(&format!("app ({mode})"), cmd);
+        Client::spawn(&format!("app ({mode})"), cmd)
+    }
+}
+
+impl AppRun {
+    /// Waits for a run started by [`LocalJanus::spawn_app`].
+    pub fn finish(client: Client, limit: Duration) -> Self {
         let out = client.wait(limit);
         let results = out.lines.last().cloned().unwrap_or(Value::Null);
         AppRun { status: out.status, results, stderr: out.stderr }

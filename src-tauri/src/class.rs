@@ -41,6 +41,11 @@ impl Levels {
         *old = if level > *old { level } else { *old * 0.9 + level * 0.1 };
     }
 
+    /// Forgets everyone (the class ended).
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     pub fn forget(&self, key: &str) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }

@@ -111,6 +111,7 @@ pub async fn join(
                 if class.as_ref().is_some_and(|c| c.generation == generation) {
                     *class = None;
                     state.ctx.video.clear();
+                    state.ctx.levels.clear();
                 }
             }
             if let Some(update) = ClassUpdate::from_event(&event) {
@@ -131,6 +132,7 @@ pub async fn leave(state: State<'_, AppState>) -> Result<(), AppError> {
     let class = class.ok_or_else(not_in_class)?;
     class.handle.leave().await;
     state.ctx.video.clear();
+    state.ctx.levels.clear();
     Ok(())
 }
 

@@ -5,6 +5,8 @@
 //   publisher, leaving, and a PIN kept in the real keychain.
 // E2E_MODE=keychain-locked: the keychain is locked (never unlocked); the app says so and
 //   writes it nowhere.
+// E2E_MODE=server-dies: in class, then the test stops Janus: the window says
+//   so plainly, and joining again gives a plain sentence too.
 // E2E_MODE=screenshots: README screenshots of the real app, per language.
 // E2E_MODE=bench: painted fps, decoded-to-painted latency and CPU for one
 //   1280x720 tile plus four 320x180 tiles.
@@ -211,6 +213,30 @@ async function keychainLocked() {
   await stopApp();
 }
 
+async function serverDies() {
+  await startApp(["--server", janus, "--name", "Témoin", "--join", "1234"]);
+  await visible("#class");
+  await waitFor(`return document.querySelector('#status')?.className.includes('publishing');`, "publishing", 20000);
+  writeFileSync(join(process.env.E2E_SIGNAL_DIR, "joined"), "");
+  const t0 = Date.now();
+  await visible("#rejoin");
+  results.lostAfterMs = Date.now() - t0;
+  results.banner = await text("#status");
+  results.problem = await text("#class .notice.error");
+  check(/(perdue|lost)/i.test(results.banner ?? ""), `the banner says the connection is lost: ${results.banner}`);
+  check(/(perdue|lost)/i.test(results.problem ?? ""), `a sentence says what happened: ${results.problem}`);
+  // The window still answers: joining again says the server cannot be reached.
+  await click("#rejoin");
+  const again = await waitFor(
+    `const e = document.querySelector('#join .error'); return e && !e.hidden && e.innerText.trim() ? e.innerText.trim() : null;`,
+    "the rejoin error",
+    30000,
+  );
+  results.rejoin = again;
+  check(/(joindre|reach)/i.test(again), `rejoining a dead server says so: ${again}`);
+  await stopApp();
+}
+
 async function screenshots() {
   const dir = process.env.SHOTS_DIR;
   for (const lang of ["fr", "en"]) {
@@ -296,6 +322,7 @@ async function bench() {
 try {
   if (mode === "e2e") await e2e();
   else if (mode === "keychain-locked") await keychainLocked();
+  else if (mode === "server-dies") await serverDies();
   else if (mode === "screenshots") await screenshots();
   else if (mode === "bench") await bench();
   else throw new Error(`unknown E2E_MODE ${mode}`);
