@@ -82,7 +82,7 @@ pub struct ActiveClass {
     pub microphone: MediaSwitch,
     pub camera: MediaSwitch,
     /// Counts classes, so a late event of an old class never ends a new one.
-    pub generation: u64,
+    pub generation: u32,
 }
 
 /// How long a keychain call may take: it may be showing an unlock prompt.
@@ -160,18 +160,16 @@ impl std::fmt::Debug for JoinContext {
     }
 }
 
-/// A successful join: the class, its events, the answer for the UI, and the
-/// settings to remember.
+/// A successful join: the class, its events, and the answer for the UI.
 #[derive(Debug)]
 pub struct JoinOutcome {
     pub class: ActiveClass,
     pub events: mpsc::UnboundedReceiver<ClassEvent>,
     pub joined: Joined,
-    pub settings: Settings,
 }
 
 /// Joins the class `request` names, with `settings` for the server and media.
-pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, generation: u64) -> Result<JoinOutcome, AppError> {
+pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, generation: u32) -> Result<JoinOutcome, AppError> {
     let default_server = Some(settings.server.as_str()).filter(|s| !s.trim().is_empty());
     let invite = ClassInvite::parse(&request.invite, default_server)?;
     let name = request.name.trim().to_owned();
@@ -237,13 +235,11 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
         _ => {}
     }
     let me = handle.me().into();
-    let mut remembered = settings.clone();
-    remembered.server = invite.server.clone();
-    remembered.name = name;
     Ok(JoinOutcome {
         class: ActiveClass { handle, microphone, camera, generation },
         events,
         joined: Joined {
+            class: generation,
             me,
             room: invite.room.to_string(),
             server: invite.server,
@@ -251,7 +247,6 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
             camera: has_video,
             pin_notice,
         },
-        settings: remembered,
     })
 }
 

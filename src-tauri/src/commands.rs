@@ -10,7 +10,7 @@ use tauri::{AppHandle, Manager, State};
 use tauri_specta::Event;
 
 use crate::class::{self, ActiveClass};
-use crate::dto::{AppError, ClassUpdate, ErrorCode, JoinRequest, Joined, Settings, SpeakerLevel, Startup, VideoTile};
+use crate::dto::{AppError, ClassChanged, ClassUpdate, ErrorCode, JoinRequest, Joined, Settings, SpeakerLevel, Startup, VideoTile};
 use crate::video::PacketSink;
 use crate::AppState;
 
@@ -53,7 +53,7 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<(
     state.store_settings(settings)
 }
 
-/// Joins a class. Class changes then arrive as `ClassUpdate` events, and
+/// Joins a class. Class changes then arrive as `ClassChanged` events, and
 /// speaker levels on `levels` four times a second.
 #[tauri::command]
 #[specta::specta]
@@ -75,7 +75,7 @@ pub async fn join(
     let settings = state.settings();
     tracing::info!(?request, "joining");
     let outcome = class::join(&state.ctx, &settings, request, generation).await?;
-    if let Err(e) = state.store_settings(outcome.settings.clone()) {
+    if let Err(e) = state.remember(&outcome.joined.server, &outcome.joined.me.name) {
         tracing::warn!(error = %e, "settings not saved after joining");
     }
     *current = Some(outcome.class);
@@ -115,7 +115,7 @@ pub async fn join(
                 }
             }
             if let Some(update) = ClassUpdate::from_event(&event) {
-                if let Err(e) = update.emit(&forward) {
+                if let Err(e) = (ClassChanged { class: generation, update }).emit(&forward) {
                     tracing::warn!(error = %e, "cannot tell the window about a class change");
                 }
             }
@@ -128,9 +128,10 @@ pub async fn join(
 #[tauri::command]
 #[specta::specta]
 pub async fn leave(state: State<'_, AppState>) -> Result<(), AppError> {
-    let class: Option<ActiveClass> = state.class.lock().await.take();
-    let class = class.ok_or_else(not_in_class)?;
+    let mut current = state.class.lock().await;
+    let class: ActiveClass = current.take().ok_or_else(not_in_class)?;
     class.handle.leave().await;
+    // Still under the lock, so a new class cannot have started its tiles yet.
     state.ctx.video.clear();
     state.ctx.levels.clear();
     Ok(())

@@ -182,6 +182,8 @@ impl From<&Participant> for ParticipantInfo {
 #[derive(Debug, Clone, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Joined {
+    /// This class session's number: its `ClassChanged` events carry it.
+    pub class: u32,
     pub me: ParticipantInfo,
     pub room: String,
     pub server: String,
@@ -207,8 +209,16 @@ impl From<MediaKind> for Media {
     }
 }
 
-/// A change in the class, in order.
+/// A change in a class session, in order. `class` tells which session: an
+/// event of a class already left must not touch the next one.
 #[derive(Debug, Clone, Serialize, Deserialize, Type, tauri_specta::Event)]
+pub struct ClassChanged {
+    pub class: u32,
+    pub update: ClassUpdate,
+}
+
+/// What changed.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ClassUpdate {
     ParticipantJoined { participant: ParticipantInfo },

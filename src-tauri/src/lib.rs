@@ -1,6 +1,6 @@
 //! Estrade's desktop app: a thin Tauri 2 shell. It wires the real adapters
 //! (WebSocket, webrtc-rs, the OS keychain) into `estrade-core` and exposes a
-//! few typed commands, one event (`ClassUpdate`) and two channels (speaker
+//! few typed commands, one event (`ClassChanged`) and two channels (speaker
 //! levels, video frames) to the UI in `ui/`.
 
 mod class;
@@ -13,7 +13,7 @@ pub mod video;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 
 use clap::Parser;
@@ -60,7 +60,7 @@ pub struct AppState {
     auto_join: Option<JoinRequest>,
     ctx: JoinContext,
     class: tokio::sync::Mutex<Option<ActiveClass>>,
-    generation: AtomicU64,
+    generation: AtomicU32,
 }
 
 impl std::fmt::Debug for AppState {
@@ -74,7 +74,10 @@ impl AppState {
         self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Saves `settings` as the new settings. The file is written under the
+    /// settings lock, so two saves never interleave.
     fn store_settings(&self, settings: Settings) -> Result<(), AppError> {
+        let mut current = self.settings.lock().unwrap_or_else(|e| e.into_inner());
         self.settings_file.save(&settings).map_err(|e| {
             let path = self.settings_file.path().display();
             AppError::new(
@@ -86,10 +89,17 @@ impl AppState {
         if let Ok(mut f) = self.first_run.lock() {
             *f = (needs_first_run(&settings), None);
         }
-        if let Ok(mut s) = self.settings.lock() {
-            *s = settings;
-        }
+        *current = settings;
         Ok(())
+    }
+
+    /// Remembers the server and the name a class was joined with, keeping any
+    /// other setting changed meanwhile.
+    fn remember(&self, server: &str, name: &str) -> Result<(), AppError> {
+        let mut settings = self.settings();
+        settings.server = server.to_owned();
+        settings.name = name.to_owned();
+        self.store_settings(settings)
     }
 }
 
@@ -107,7 +117,7 @@ pub fn ipc() -> tauri_specta::Builder<tauri::Wry> {
             commands::set_video_tiles,
             commands::video_frame_painted,
         ])
-        .events(tauri_specta::collect_events![dto::ClassUpdate])
+        .events(tauri_specta::collect_events![dto::ClassChanged])
 }
 
 /// Writes the TypeScript bindings to `path`.
@@ -174,7 +184,7 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
             levels: Arc::new(Levels::default()),
         },
         class: tokio::sync::Mutex::new(None),
-        generation: AtomicU64::new(0),
+        generation: AtomicU32::new(0),
     }
 }
 
@@ -214,7 +224,8 @@ pub fn run() -> ExitCode {
         if let tauri::RunEvent::Exit = event {
             // Leave the class politely when the window closes.
             let state = handle.state::<AppState>();
-            let class = tauri::async_runtime::block_on(async { state.class.lock().await.take() });
+            // A join still under way holds the lock: don't wait for it, the server will time us out.
+            let class = state.class.try_lock().ok().and_then(|mut class| class.take());
             if let Some(class) = class {
                 tauri::async_runtime::block_on(class.handle.leave());
             }

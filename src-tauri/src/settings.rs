@@ -69,14 +69,17 @@ impl SettingsFile {
         }
     }
 
+    /// Writes `settings` to a fresh temporary file beside the real one, then
+    /// renames it into place: readers see the old file or the new, never half.
     pub fn save(&self, settings: &Settings) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = self.path.with_extension("json.tmp");
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        std::fs::create_dir_all(dir)?;
         let text = serde_json::to_vec_pretty(settings).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, &self.path)
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, &text)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 

@@ -7,14 +7,18 @@
 //! the drop policy), and one worker thread scales it and sends it over the
 //! tile channel. At most [`MAX_IN_FLIGHT`] frames per tile may be unpainted; the
 //! UI acknowledges each painted frame ([`VideoRouter::painted`]). So a slow
-//! window costs dropped frames, never a growing queue.
+//! window costs dropped frames, never a growing queue. There is deliberately no
+//! timeout on an acknowledgement: a stalled webview would otherwise keep
+//! receiving frames it never fetches (Tauri holds them in memory). A reloaded
+//! page starts afresh ([`VideoRouter::set_sink`]), and tiles are served in turn,
+//! so a costly spotlight cannot starve the strip.
 //!
 //! Packet layout (little-endian), read by `ui/src/video/packet.ts`:
 //! `u32 width | u32 height | f64 decoded_at_ms (Unix epoch) | u16 key_len | key (UTF-8) | RGBA`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use estrade_media::scale::FrameScaler;
 use estrade_media::VideoFrame;
@@ -23,8 +27,6 @@ use crate::dto::VideoTile;
 
 /// Unpainted frames allowed per tile before newer ones wait (and replace each other).
 pub const MAX_IN_FLIGHT: usize = 2;
-/// A frame not acknowledged within this time is assumed lost (a reloaded page).
-const ACK_TIMEOUT: Duration = Duration::from_secs(1);
 /// The header before the key and the pixels.
 const HEADER: usize = 4 + 4 + 8 + 2;
 
@@ -56,15 +58,13 @@ struct Tile {
     width: u32,
     height: u32,
     pending: Option<(VideoFrame, f64)>,
-    in_flight: VecDeque<Instant>,
+    /// Frames sent and not yet painted.
+    in_flight: usize,
 }
 
 impl Tile {
-    fn ready(&mut self, now: Instant) -> bool {
-        while self.in_flight.front().is_some_and(|t| now.duration_since(*t) > ACK_TIMEOUT) {
-            self.in_flight.pop_front();
-        }
-        self.pending.is_some() && self.in_flight.len() < MAX_IN_FLIGHT
+    fn ready(&self) -> bool {
+        self.pending.is_some() && self.in_flight < MAX_IN_FLIGHT
     }
 }
 
@@ -84,6 +84,8 @@ struct State {
     tiles: HashMap<String, Tile>,
     sink: Option<Arc<dyn PacketSink>>,
     stats: VideoStats,
+    /// The tile served last, so the next turn goes to the one after it.
+    last_served: Option<String>,
     stopped: bool,
 }
 
@@ -128,7 +130,7 @@ impl VideoRouter {
         let mut state = self.shared.lock();
         state.sink = Some(sink);
         for tile in state.tiles.values_mut() {
-            tile.in_flight.clear();
+            tile.in_flight = 0;
         }
     }
 
@@ -160,7 +162,7 @@ impl VideoRouter {
     pub fn painted(&self, key: &str) {
         let mut state = self.shared.lock();
         if let Some(tile) = state.tiles.get_mut(key) {
-            tile.in_flight.pop_front();
+            tile.in_flight = tile.in_flight.saturating_sub(1);
             self.shared.wake.notify_one();
         }
     }
@@ -188,19 +190,24 @@ impl VideoRouter {
             if state.stopped {
                 return None;
             }
-            let now = Instant::now();
             if let Some(sink) = state.sink.clone() {
-                let ready = state.tiles.iter_mut().find_map(|(key, tile)| tile.ready(now).then(|| key.clone()));
-                if let Some(key) = ready {
+                // Round robin: the first ready tile after the one served last.
+                let mut ready: Vec<&String> = state.tiles.iter().filter(|(_, t)| t.ready()).map(|(k, _)| k).collect();
+                ready.sort();
+                let next = match &state.last_served {
+                    Some(last) => ready.iter().find(|k| **k > last).or_else(|| ready.first()),
+                    None => ready.first(),
+                };
+                if let Some(key) = next.map(|k| (*k).clone()) {
                     let tile = state.tiles.get_mut(&key).expect("the key was just found");
                     let (frame, at) = tile.pending.take().expect("ready() checked the pending frame");
-                    tile.in_flight.push_back(now);
+                    tile.in_flight += 1;
                     let size = (tile.width, tile.height);
+                    state.last_served = Some(key.clone());
                     return Some((key, frame, at, size, sink));
                 }
             }
-            // Wake at the latest when an unacknowledged frame times out.
-            state = self.shared.wake.wait_timeout(state, ACK_TIMEOUT).map(|(s, _)| s).unwrap_or_else(|e| e.into_inner().0);
+            state = self.shared.wake.wait(state).unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -216,7 +223,11 @@ impl VideoRouter {
                     }
                     self.shared.lock().stats.sent += 1;
                 }
-                Err(e) => tracing::warn!(error = %e, "frame skipped"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "frame skipped");
+                    // Nothing was sent: give the slot back.
+                    self.painted(&key);
+                }
             }
         }
     }
@@ -225,6 +236,7 @@ impl VideoRouter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
     #[derive(Default)]
     struct Collect(Mutex<Vec<Vec<u8>>>);
@@ -307,5 +319,48 @@ mod tests {
         assert!(sink.0.lock().unwrap().is_empty());
         assert_eq!(router.stats().offered, 0);
         router.stop();
+    }
+}
+
+#[cfg(test)]
+mod turn_tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// Counts packets per tile key.
+    #[derive(Default)]
+    struct Count(Mutex<HashMap<String, usize>>);
+
+    impl PacketSink for Count {
+        fn send(&self, packet: Vec<u8>) -> Result<(), String> {
+            let len = usize::from(u16::from_le_bytes([packet[16], packet[17]]));
+            let key = String::from_utf8_lossy(&packet[18..18 + len]).into_owned();
+            *self.0.lock().unwrap().entry(key).or_default() += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn tiles_are_served_in_turn() {
+        let router = VideoRouter::start();
+        let sink = Arc::new(Count::default());
+        router.set_sink(sink.clone());
+        let tiles: Vec<VideoTile> =
+            ["a", "b", "c"].iter().map(|k| VideoTile { participant: (*k).into(), width: 64, height: 36 }).collect();
+        router.set_tiles(&tiles);
+        let frame = VideoFrame::black(64, 36);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // Every tile always has a frame waiting and the window paints at once.
+        while sink.0.lock().unwrap().values().sum::<usize>() < 60 && Instant::now() < deadline {
+            for k in ["a", "b", "c"] {
+                router.offer(k, &frame);
+                router.painted(k);
+            }
+        }
+        let counts = sink.0.lock().unwrap().clone();
+        router.stop();
+        let (min, max) = (counts.values().min().copied().unwrap_or(0), counts.values().max().copied().unwrap_or(0));
+        assert_eq!(counts.len(), 3, "{counts:?}");
+        assert!(min * 2 >= max, "one tile starved the others: {counts:?}");
     }
 }

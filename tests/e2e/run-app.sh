@@ -24,6 +24,10 @@ while [ -e "/tmp/.X11-unix/X$display" ] || [ -e "/tmp/.X$display-lock" ]; do dis
 Xvfb ":$display" -screen 0 "${XVFB_SIZE:-1280x800}x24" -nolisten tcp >"$work/xvfb.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
+# Our own Xvfb must be up, or the app would land on another run's display.
+if ! kill -0 "${pids[-1]}" 2>/dev/null || ! [ -e "/tmp/.X11-unix/X$display" ]; then
+    echo "run-app: Xvfb :$display did not start:" >&2; cat "$work/xvfb.log" >&2; exit 1
+fi
 export DISPLAY=":$display"
 
 export XDG_RUNTIME_DIR="$work/run" HOME="$work/home" ESTRADE_CONFIG_DIR="$work/config"

@@ -24,7 +24,7 @@ async saveSettings(settings: Settings) : Promise<Result<null, AppError>> {
 }
 },
 /**
- * Joins a class. Class changes then arrive as `ClassUpdate` events, and
+ * Joins a class. Class changes then arrive as `ClassChanged` events, and
  * speaker levels on `levels` four times a second.
  */
 async join(request: JoinRequest, levels: TAURI_CHANNEL<SpeakerLevel[]>) : Promise<Result<Joined, AppError>> {
@@ -92,9 +92,9 @@ async videoFramePainted(participant: string) : Promise<void> {
 
 
 export const events = __makeEvents__<{
-classUpdate: ClassUpdate
+classChanged: ClassChanged
 }>({
-classUpdate: "class-update"
+classChanged: "class-changed"
 })
 
 /** user-defined constants **/
@@ -120,7 +120,12 @@ export type AudioChoice =
  */
 "none"
 /**
- * A change in the class, in order.
+ * A change in a class session, in order. `class` tells which session: an
+ * event of a class already left must not touch the next one.
+ */
+export type ClassChanged = { class: number; update: ClassUpdate }
+/**
+ * What changed.
  */
 export type ClassUpdate = { kind: "participant_joined"; participant: ParticipantInfo } | { kind: "participant_left"; participant: ParticipantInfo } | 
 /**
@@ -162,7 +167,11 @@ rememberPin: boolean }
 /**
  * We are in the class.
  */
-export type Joined = { me: ParticipantInfo; room: string; server: string; microphone: boolean; camera: boolean; 
+export type Joined = { 
+/**
+ * This class session's number: its `ClassChanged` events carry it.
+ */
+class: number; me: ParticipantInfo; room: string; server: string; microphone: boolean; camera: boolean; 
 /**
  * Said when the PIN could not be kept (keychain locked or absent).
  */

@@ -1,7 +1,7 @@
 // The app's controller: which screen shows, and the calls into Rust.
 
 import { Channel } from "@tauri-apps/api/core";
-import { commands, events, type AppError, type ClassUpdate, type JoinRequest, type Settings, type SpeakerLevel } from "./bindings";
+import { commands, events, type AppError, type ClassChanged, type JoinRequest, type Settings, type SpeakerLevel } from "./bindings";
 import { applyUpdate, joinedState, togglePin, type ClassState } from "./classState";
 import { language, pick, setLanguage, t, type Lang } from "./i18n";
 import { ClassView } from "./screens/classView";
@@ -25,7 +25,9 @@ let joinError: { text: string; field: "invite" | "name" | "pin" | null } | null 
 let busy = false;
 // Updates that arrive while the join call is still answering: the event and
 // the command reply race, and the first participants must not be lost.
-let earlyUpdates: ClassUpdate[] = [];
+let earlyUpdates: ClassChanged[] = [];
+// The class session we show; events of any other (one just left) are ignored.
+let currentClass: number | null = null;
 
 const painter = new Painter({
   setTiles: (tiles) => void commands.setVideoTiles(tiles),
@@ -162,6 +164,9 @@ async function joinClass(request: JoinRequest): Promise<void> {
   joinError = null;
   screen = "join";
   classView = null;
+  classState = null;
+  currentClass = null;
+  painter.clear();
   render();
   const levels = new Channel<SpeakerLevel[]>();
   levels.onmessage = (round) => {
@@ -182,10 +187,12 @@ async function joinClass(request: JoinRequest): Promise<void> {
     render();
     return;
   }
-  lastRequest = { ...request, pin: null, rememberPin: false };
+  // Kept in memory only, so "join again" after a lost connection needs no retyping.
+  lastRequest = { ...request, rememberPin: false };
+  currentClass = result.data.class;
   settings = { ...settings, server: result.data.server, name: result.data.me.name };
   invite = request.invite;
-  classState = earlyUpdates.reduce(applyUpdate, joinedState(result.data));
+  classState = earlyUpdates.filter((e) => e.class === currentClass).reduce((s, e) => applyUpdate(s, e.update), joinedState(result.data));
   earlyUpdates = [];
   tracker = newTracker();
   screen = "class";
@@ -200,6 +207,7 @@ async function leaveClass(): Promise<void> {
 
 function endClass(): void {
   classState = null;
+  currentClass = null;
   classView = null;
   painter.clear();
   screen = "join";
@@ -211,16 +219,18 @@ async function boot(): Promise<void> {
   // Video packets arrive as raw bytes (an ArrayBuffer), not JSON.
   frames.onmessage = (data) => painter.onPacket(data as ArrayBuffer);
   await commands.watchVideo(frames as never);
-  await events.classUpdate.listen((event) => {
+  await events.classChanged.listen((event) => {
     if (!classState) {
       if (busy) earlyUpdates.push(event.payload);
       return;
     }
-    if (event.payload.kind === "left") {
+    if (event.payload.class !== currentClass) return;
+    const update = event.payload.update;
+    if (update.kind === "left") {
       endClass();
       return;
     }
-    classState = applyUpdate(classState, event.payload);
+    classState = applyUpdate(classState, update);
     if (screen === "class") renderClass();
   });
   const start = await commands.startup();

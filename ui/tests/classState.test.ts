@@ -3,6 +3,7 @@ import type { Joined } from "../src/bindings";
 import { applyUpdate, joinedState, togglePin } from "../src/classState";
 
 const joined: Joined = {
+  class: 1,
   me: { id: "1", name: "Prof" },
   room: "1234",
   server: "wss://a/janus",

@@ -76,7 +76,7 @@ function mockTauri(scenario) {
   };
   window.__mock = {
     emit(payload) {
-      for (const id of listeners) callbacks.get(id)?.({ event: "class-update", id: 0, payload });
+      for (const id of listeners) callbacks.get(id)?.({ event: "class-changed", id: 0, payload: { class: 1, update: payload } });
     },
     frame(participant, w, h, index) {
       const key = new TextEncoder().encode(participant);
@@ -95,7 +95,7 @@ function mockTauri(scenario) {
 }
 
 const settings = (lang) => ({ server: "wss://classe.exemple.fr/janus", name: "Camille Martin", language: lang, audio: "tone", video: "pattern" });
-const joined = { me: { id: "11", name: "Camille Martin" }, room: "1234", server: "wss://classe.exemple.fr/janus", microphone: true, camera: true, pinNotice: null };
+const joined = { class: 1, me: { id: "11", name: "Camille Martin" }, room: "1234", server: "wss://classe.exemple.fr/janus", microphone: true, camera: true, pinNotice: null };
 const badPin = { code: "wrong_pin", message: { fr: "Le code PIN de la classe 1234 est incorrect. Vérifiez-le auprès de l'enseignant et réessayez.", en: "The PIN for class 1234 is wrong. Check it with your teacher and try again." } };
 
 const screens = [

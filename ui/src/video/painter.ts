@@ -53,7 +53,9 @@ export class Painter {
     this.scheduleSync();
   }
 
+  /** Forgets every canvas, and makes the next tile list go to Rust even if it looks the same. */
   clear(): void {
+    this.lastSent = "";
     this.retain(new Set());
   }
 
