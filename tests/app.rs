@@ -45,10 +45,11 @@ fn with_a_locked_keychain_the_pin_is_not_kept_anywhere() {
     let artifacts = scratch("app-keychain");
     let run = janus.drive_app(
         "keychain-locked",
-        &[("E2E_KEYCHAIN", "locked"), ("E2E_ARTIFACTS", artifacts.to_str().expect("utf-8 path"))],
+        &[("E2E_KEYCHAIN", "locked"), ("ESTRADE_PIN", "2468"), ("E2E_ARTIFACTS", artifacts.to_str().expect("utf-8 path"))],
         Duration::from_secs(120),
     );
     assert!(run.status.success(), "keychain-locked run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
+    assert_eq!(run.results["autoJoinWithEnvPin"], true, "a PIN class joined at start with ESTRADE_PIN");
     eprintln!("keychain locked: {:#}", run.results);
 }
 

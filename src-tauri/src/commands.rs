@@ -60,9 +60,13 @@ pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<(
 pub async fn join(
     app: AppHandle,
     state: State<'_, AppState>,
-    request: JoinRequest,
+    mut request: JoinRequest,
     levels: Channel<Vec<SpeakerLevel>>,
 ) -> Result<Joined, AppError> {
+    // The start-up class's PIN (ESTRADE_PIN) is added here, in Rust.
+    if request.pin.as_deref().is_none_or(str::is_empty) && state.auto_join.as_ref().is_some_and(|a| a.invite == request.invite) {
+        request.pin = state.auto_join_pin.as_ref().map(|p| p.expose().clone());
+    }
     let mut current = state.class.lock().await;
     if current.is_some() {
         return Err(AppError::new(

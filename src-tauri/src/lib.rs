@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::Parser;
 use estrade_rtc::{RtcConfig, WebrtcPeers};
-use estrade_secrets::KeyringStore;
+use estrade_secrets::{KeyringStore, Sensitive};
 use estrade_ws::WsConnector;
 use tauri::Manager;
 
@@ -58,6 +58,9 @@ pub struct AppState {
     first_run: Mutex<(bool, Option<Message>)>,
     system_language: Language,
     auto_join: Option<JoinRequest>,
+    /// The PIN for `auto_join` (from ESTRADE_PIN): it stays in Rust, never
+    /// crosses into the webview.
+    auto_join_pin: Option<Sensitive<String>>,
     ctx: JoinContext,
     class: tokio::sync::Mutex<Option<ActiveClass>>,
     generation: AtomicU32,
@@ -166,7 +169,7 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
         JoinRequest {
             invite: invite.clone(),
             name: settings.name.clone(),
-            pin: std::env::var("ESTRADE_PIN").ok(),
+            pin: None,
             remember_pin: false,
         }
     });
@@ -176,6 +179,7 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
         first_run: Mutex::new((first_run, loaded.notice)),
         system_language: system_language(),
         auto_join,
+        auto_join_pin: std::env::var("ESTRADE_PIN").ok().filter(|p| !p.is_empty()).map(Sensitive),
         ctx: JoinContext {
             connector: Arc::new(WsConnector),
             peers: Arc::new(WebrtcPeers::new(RtcConfig::default())),

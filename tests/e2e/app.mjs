@@ -211,6 +211,14 @@ async function keychainLocked() {
   const files = readdirSync(process.env.E2E_CONFIG_DIR);
   for (const f of files) check(!readFileSync(join(process.env.E2E_CONFIG_DIR, f), "utf8").includes("2468"), `no PIN in ${f}`);
   await stopApp();
+  // A deployment joining a PIN class at start, with the PIN in ESTRADE_PIN (set by the test).
+  if (process.env.ESTRADE_PIN) {
+    await startApp(["--join", "4321"]);
+    await visible("#class");
+    results.autoJoinWithEnvPin = true;
+    await leave();
+    await stopApp();
+  }
 }
 
 async function serverDies() {
