@@ -9,6 +9,8 @@ use tauri::ipc::{Channel, InvokeResponseBody, IpcResponse};
 use tauri::{AppHandle, Manager, State};
 use tauri_specta::Event;
 
+use estrade_media::MediaSwitch;
+
 use crate::class::{self, ActiveClass};
 use crate::dto::{AppError, ClassChanged, ClassUpdate, ErrorCode, JoinRequest, Joined, Settings, SpeakerLevel, Startup, VideoTile};
 use crate::video::PacketSink;
@@ -42,7 +44,9 @@ fn not_in_class() -> AppError {
 #[specta::specta]
 pub fn startup(state: State<'_, AppState>) -> Startup {
     let settings = state.settings();
-    let (first_run, notice) = state.first_run.lock().map(|g| g.clone()).unwrap_or((true, None));
+    let notice = state.notice.lock().map(|n| n.clone()).unwrap_or(None);
+    // Joining at start skips the first-run screen.
+    let first_run = state.auto_join.is_none() && crate::needs_first_run(&settings);
     Startup { settings, first_run, system_language: state.system_language, notice, auto_join: state.auto_join.clone() }
 }
 
@@ -141,22 +145,25 @@ pub async fn leave(state: State<'_, AppState>) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Sets one of the current class's media switches.
+async fn set_switch(state: &AppState, which: fn(&ActiveClass) -> &MediaSwitch, on: bool) -> Result<(), AppError> {
+    let class = state.class.lock().await;
+    which(class.as_ref().ok_or_else(not_in_class)?).set(on);
+    Ok(())
+}
+
 /// Turns our sound on or off.
 #[tauri::command]
 #[specta::specta]
 pub async fn set_microphone(state: State<'_, AppState>, on: bool) -> Result<(), AppError> {
-    let class = state.class.lock().await;
-    class.as_ref().ok_or_else(not_in_class)?.microphone.set(on);
-    Ok(())
+    set_switch(&state, |c| &c.microphone, on).await
 }
 
 /// Turns our picture on or off.
 #[tauri::command]
 #[specta::specta]
 pub async fn set_camera(state: State<'_, AppState>, on: bool) -> Result<(), AppError> {
-    let class = state.class.lock().await;
-    class.as_ref().ok_or_else(not_in_class)?.camera.set(on);
-    Ok(())
+    set_switch(&state, |c| &c.camera, on).await
 }
 
 /// Where this window wants its video frames.

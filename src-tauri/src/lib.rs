@@ -55,7 +55,8 @@ struct Args {
 pub struct AppState {
     settings_file: SettingsFile,
     settings: Mutex<Settings>,
-    first_run: Mutex<(bool, Option<Message>)>,
+    /// Something to tell the user at start-up (a damaged settings file); said until the next save.
+    notice: Mutex<Option<Message>>,
     system_language: Language,
     auto_join: Option<JoinRequest>,
     /// The PIN for `auto_join` (from ESTRADE_PIN): it stays in Rust, never
@@ -89,8 +90,8 @@ impl AppState {
                 format!("The settings could not be saved in {path} ({e}). Check the disk space and the folder's permissions."),
             )
         })?;
-        if let Ok(mut f) = self.first_run.lock() {
-            *f = (needs_first_run(&settings), None);
+        if let Ok(mut notice) = self.notice.lock() {
+            *notice = None;
         }
         *current = settings;
         Ok(())
@@ -130,8 +131,10 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
     ipc().export(ts, path).map_err(|e| e.to_string())
 }
 
-/// Whether the first-run screen must ask for the server and the name.
-fn needs_first_run(settings: &Settings) -> bool {
+/// Whether the first-run screen must ask for the server and the name: until
+/// both are known (from the file, or from a deployment's --server and --name).
+/// A language chosen on that screen is saved at once but does not end it.
+pub(crate) fn needs_first_run(settings: &Settings) -> bool {
     settings.server.trim().is_empty() || settings.name.trim().is_empty()
 }
 
@@ -160,12 +163,7 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
     if let Some(lang) = &args.lang {
         settings.language = Some(if lang == "fr" { Language::Fr } else { Language::En });
     }
-    // The first-run screen until the server and the name are known (from the
-    // file, or from a deployment's --server and --name); a language chosen on
-    // that screen is saved at once but does not end it.
-    let mut first_run = needs_first_run(&settings);
     let auto_join = args.join.as_ref().map(|invite| {
-        first_run = false;
         JoinRequest {
             invite: invite.clone(),
             name: settings.name.clone(),
@@ -176,7 +174,7 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
     AppState {
         settings_file,
         settings: Mutex::new(settings),
-        first_run: Mutex::new((first_run, loaded.notice)),
+        notice: Mutex::new(loaded.notice),
         system_language: system_language(),
         auto_join,
         auto_join_pin: std::env::var("ESTRADE_PIN").ok().filter(|p| !p.is_empty()).map(Sensitive),

@@ -67,17 +67,22 @@ fn pins_round_trip_through_gnome_keyring() {
     assert!(store.get(&key).expect("read").is_none());
 }
 
+/// Storing a PIN fails, and the error is the one `expected` accepts.
+fn storing_fails_with(expected: fn(&SecretError) -> bool, what: &str) {
+    let store = KeyringStore::new("fr.estrade.test");
+    let key = SecretKey { server: "wss://a/janus".into(), room: 1 };
+    match store.set(&key, &Sensitive("1".into())) {
+        Err(e) if expected(&e) => {}
+        other => panic!("expected {what}, got {other:?}"),
+    }
+}
+
 #[test]
 fn no_session_bus_is_a_clear_error() {
     if !is_child() {
         return in_private_session("no_session_bus_is_a_clear_error", Keychain::NoBus);
     }
-    let store = KeyringStore::new("fr.estrade.test");
-    let key = SecretKey { server: "wss://a/janus".into(), room: 1 };
-    match store.set(&key, &Sensitive("1".into())) {
-        Err(SecretError::Unavailable(_)) => {}
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
+    storing_fails_with(|e| matches!(e, SecretError::Unavailable(_)), "Unavailable");
 }
 
 #[test]
@@ -85,10 +90,5 @@ fn a_locked_keychain_is_a_clear_error() {
     if !is_child() {
         return in_private_session("a_locked_keychain_is_a_clear_error", Keychain::Locked);
     }
-    let store = KeyringStore::new("fr.estrade.test");
-    let key = SecretKey { server: "wss://a/janus".into(), room: 1 };
-    match store.set(&key, &Sensitive("1".into())) {
-        Err(SecretError::Locked(_)) => {}
-        other => panic!("expected Locked, got {other:?}"),
-    }
+    storing_fails_with(|e| matches!(e, SecretError::Locked(_)), "Locked");
 }
