@@ -104,6 +104,17 @@ fn scratch_for_nobody(label: &str) -> std::path::PathBuf {
     dir
 }
 
+/// Waits for sender Alice and recorder Bruno of a loss test, checks both left
+/// cleanly and Alice's 440 Hz tone came through true; returns Bruno's outcome.
+fn finish_under_loss(a: estrade_tests::Client, b: estrade_tests::Client, dir: &std::path::Path) -> Outcome {
+    let b = b.wait(Duration::from_secs(30));
+    let a = a.wait(Duration::from_secs(30));
+    assert!(a.status.success() && b.status.success(), "{}\n{}", a.stderr, b.stderr);
+    let hz = tone_from_wav(dir, "Alice");
+    assert!((hz - 440.0).abs() <= 2.0, "{hz}");
+    b
+}
+
 /// Loss on the publisher's uplink (5 % of the UDP packets it sends): the
 /// server asks for the missing packets (NACK) and our publisher resends them,
 /// so the picture stays whole and in order and the tone stays true.
@@ -120,11 +131,7 @@ fn uplink_loss_is_repaired_by_retransmission() {
         "iptables -A OUTPUT -p udp -m owner --uid-owner {} -m statistic --mode random --probability 0.05 -j DROP",
         estrade_tests::NOBODY
     ));
-    let b = b.wait(Duration::from_secs(30));
-    let a = a.wait(Duration::from_secs(30));
-    assert!(a.status.success() && b.status.success(), "{}\n{}", a.stderr, b.stderr);
-    let hz = tone_from_wav(&dir, "Alice");
-    assert!((hz - 440.0).abs() <= 2.0, "{hz}");
+    let b = finish_under_loss(a, b, &dir);
     check_video(&b, &dir, "Alice");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -144,11 +151,7 @@ fn downlink_loss_recovers_through_keyframe_requests() {
     // Loss starts once the class is running: this is about media, not handshakes.
     std::thread::sleep(Duration::from_secs(2));
     janus.sh("iptables -A OUTPUT -p udp -m owner --uid-owner 0 -m statistic --mode random --probability 0.03 -j DROP");
-    let b = b.wait(Duration::from_secs(30));
-    let a = a.wait(Duration::from_secs(30));
-    assert!(a.status.success() && b.status.success(), "{}\n{}", a.stderr, b.stderr);
-    let hz = tone_from_wav(&dir, "Alice");
-    assert!((hz - 440.0).abs() <= 2.0, "{hz}");
+    let b = finish_under_loss(a, b, &dir);
     let frames = read_frames(&dir.join("Alice.frames.csv"));
     let numbers: Vec<u32> = frames.iter().filter_map(|f| f.number).collect();
     assert!(numbers.windows(2).all(|w| w[0] < w[1]), "frames out of order under loss");
