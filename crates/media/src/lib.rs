@@ -8,9 +8,12 @@ pub mod analysis;
 pub mod codec;
 mod frame;
 pub mod pattern;
+pub mod playout;
+pub mod resample;
 pub mod source;
 pub mod scale;
 pub mod switch;
+pub mod voice;
 
 pub use frame::{AudioFrame, VideoFrame, AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE};
 pub use source::{AudioSource, SourceError, ToneSource, VideoSource, WavSource};
