@@ -14,6 +14,7 @@ use serde_json::Value;
 
 pub mod browser;
 pub mod proxy;
+pub mod pulse;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -138,6 +139,15 @@ impl LocalJanus {
         cmd.arg(cli_binary());
         cmd.args(["join", "--server", &self.server, "--room", &room.to_string(), "--name", name, "--ice-addr", &self.ice_addr]);
         cmd.args(extra);
+        Client::spawn(name, cmd)
+    }
+
+    /// Like [`LocalJanus::join`], with these environment variables (a PulseAudio server…).
+    pub fn join_with_env(&self, name: &str, room: u64, extra: &[&str], env: &[(&'static str, String)]) -> Client {
+        let mut cmd = self.command(&cli_binary());
+        cmd.args(["join", "--server", &self.server, "--room", &room.to_string(), "--name", name, "--ice-addr", &self.ice_addr]);
+        cmd.args(extra);
+        cmd.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
         Client::spawn(name, cmd)
     }
 

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use estrade_core::peer::LocalMedia;
+use estrade_core::peer::{LocalMedia, RemoteMediaSink};
+use estrade_devices::{Microphone, Speaker};
+use estrade_media::voice::{SharedVoiceProcessor, VoiceProcessor, VoiceSettings};
 use estrade_core::{ClassEvent, JoinOptions};
 use estrade_media::pattern::TestPattern;
 use estrade_media::{ToneSource, WavSource};
@@ -31,6 +33,8 @@ struct Cli {
 enum Command {
     /// Join a class as a participant, send media, receive everyone else's.
     Join(JoinArgs),
+    /// List microphones, speakers, cameras and screens, as JSON.
+    Devices,
 }
 
 #[derive(clap::Args, Debug)]
@@ -47,9 +51,22 @@ struct JoinArgs {
     /// Class PIN, if it has one. Prefer the ESTRADE_PIN variable: arguments are visible to other users.
     #[arg(long, env = "ESTRADE_PIN", hide_env_values = true)]
     pin: Option<String>,
-    /// Audio to send: tone:HZ, wav:PATH (16-bit 48 kHz) or none.
+    /// Audio to send: tone:HZ, wav:PATH (16-bit 48 kHz), mic (the default
+    /// input), mic:DEVICE (a name or id from `estrade-cli devices`) or none.
     #[arg(long, default_value = "tone:440")]
     send_audio: AudioChoice,
+    /// Play everyone's audio, mixed, through the default output or the one named.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "DEVICE")]
+    play: Option<String>,
+    /// Send the microphone without echo cancellation.
+    #[arg(long)]
+    no_echo_cancellation: bool,
+    /// Send the microphone without noise suppression.
+    #[arg(long)]
+    no_noise_suppression: bool,
+    /// Send the microphone without automatic gain.
+    #[arg(long)]
+    no_auto_gain: bool,
     /// Video to send: pattern (640x360, 15 fps, numbered frames) or none.
     #[arg(long, default_value = "pattern")]
     send_video: VideoChoice,
@@ -71,6 +88,8 @@ struct JoinArgs {
 enum AudioChoice {
     Tone(f64),
     Wav(PathBuf),
+    /// A microphone: the default one, or the one named.
+    Mic(Option<String>),
     None,
 }
 
@@ -90,7 +109,13 @@ impl std::str::FromStr for AudioChoice {
         if let Some(path) = s.strip_prefix("wav:") {
             return Ok(AudioChoice::Wav(PathBuf::from(path)));
         }
-        Err(format!("expected tone:HZ, wav:PATH or none, got {s:?}"))
+        if s == "mic" {
+            return Ok(AudioChoice::Mic(None));
+        }
+        if let Some(device) = s.strip_prefix("mic:") {
+            return Ok(AudioChoice::Mic(Some(device.to_owned())));
+        }
+        Err(format!("expected tone:HZ, wav:PATH, mic, mic:DEVICE or none, got {s:?}"))
     }
 }
 
@@ -153,13 +178,48 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Devices => {
+            record::print_json(&serde_json::json!({"audio": estrade_devices::list_audio()}));
+            ExitCode::SUCCESS
+        }
     }
 }
 
-fn local_media(args: &JoinArgs) -> anyhow::Result<LocalMedia> {
+/// Device notices become event lines, and a warning in both languages.
+fn device_notices() -> estrade_devices::Notify {
+    Arc::new(|notice: estrade_devices::DeviceNotice| {
+        let message = notice.user_message();
+        let mut line = serde_json::json!({"event": "device", "message": message, "t_ms": record::now_ms()});
+        if let (Some(map), Ok(serde_json::Value::Object(fields))) = (line.as_object_mut(), serde_json::to_value(&notice)) {
+            map.extend(fields);
+        }
+        record::print_json(&line);
+        eprintln!("warning: {}\n  {}", message.en, message.fr);
+    })
+}
+
+/// A device that cannot be used at all ends the command with its message.
+fn device_error(e: estrade_devices::DeviceError) -> anyhow::Error {
+    let message = e.user_message();
+    anyhow::anyhow!("{e}\n  {}\n  {}", message.en, message.fr)
+}
+
+fn voice_settings(args: &JoinArgs) -> VoiceSettings {
+    VoiceSettings {
+        echo_cancellation: !args.no_echo_cancellation,
+        noise_suppression: !args.no_noise_suppression,
+        auto_gain: !args.no_auto_gain,
+    }
+}
+
+fn local_media(args: &JoinArgs, voice: &SharedVoiceProcessor) -> anyhow::Result<LocalMedia> {
     let audio: Option<Box<dyn estrade_media::AudioSource>> = match &args.send_audio {
         AudioChoice::Tone(hz) => Some(Box::new(ToneSource::new(*hz))),
         AudioChoice::Wav(path) => Some(Box::new(WavSource::open(path)?)),
+        AudioChoice::Mic(device) => {
+            let mic = Microphone::open(device.as_deref(), Some(Arc::clone(voice)), device_notices()).map_err(device_error)?;
+            Some(Box::new(mic))
+        }
         AudioChoice::None => None,
     };
     let video: Option<Box<dyn estrade_media::VideoSource>> = match args.send_video {
@@ -170,8 +230,22 @@ fn local_media(args: &JoinArgs) -> anyhow::Result<LocalMedia> {
 }
 
 async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
-    let media = local_media(&args)?;
+    // One voice processor for the call: the speakers feed it what they play,
+    // so the microphone's echo of it can be removed.
+    let voice = VoiceProcessor::shared(voice_settings(&args));
+    let media = local_media(&args, &voice)?;
     let recorder = Arc::new(record::Recorder::new(args.record.clone()).context("cannot prepare the recording folder")?);
+    let speaker = match &args.play {
+        Some(device) => {
+            let wanted = Some(device.as_str()).filter(|d| !d.is_empty());
+            Some(Arc::new(Speaker::open(wanted, Some(Arc::clone(&voice)), device_notices()).map_err(device_error)?))
+        }
+        None => None,
+    };
+    let sink: Arc<dyn RemoteMediaSink> = match &speaker {
+        Some(speaker) => Arc::new(record::Both(recorder.clone(), speaker.clone())),
+        None => recorder.clone(),
+    };
     let options = JoinOptions {
         server: args.server.clone(),
         room: args.room,
@@ -181,7 +255,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
     };
     let join_started_ms = record::now_ms();
     let peers = Arc::new(WebrtcPeers::new(RtcConfig { ice_addrs: args.ice_addrs.clone(), video_bitrate_kbps: 600 }));
-    let joined = estrade_core::join(options, Arc::new(WsConnector), peers, media, recorder.clone()).await;
+    let joined = estrade_core::join(options, Arc::new(WsConnector), peers, media, sink).await;
     let (class, mut events) = match joined {
         Ok(ok) => ok,
         Err(e) => {
@@ -230,6 +304,9 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
         recorder.on_event(&event);
     }
     recorder.finish()?;
+    if let Some(speaker) = speaker {
+        record::print_json(&serde_json::json!({"playback": speaker.stats()}));
+    }
     Ok(exit)
 }
 

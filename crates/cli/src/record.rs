@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -197,6 +197,21 @@ impl RemoteMediaSink for Recorder {
                 }
             }
         });
+    }
+}
+
+/// Hands everyone's media to two sinks (the recorder and the speakers).
+pub(crate) struct Both<A, B>(pub(crate) Arc<A>, pub(crate) Arc<B>);
+
+impl<A: RemoteMediaSink, B: RemoteMediaSink> RemoteMediaSink for Both<A, B> {
+    fn audio(&self, from: &Participant, pcm: &[i16]) {
+        self.0.audio(from, pcm);
+        self.1.audio(from, pcm);
+    }
+
+    fn video(&self, from: &Participant, frame: &VideoFrame) {
+        self.0.video(from, frame);
+        self.1.video(from, frame);
     }
 }
 

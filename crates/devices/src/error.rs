@@ -1,0 +1,161 @@
+//! What can go wrong with a device, in words a teacher reads.
+
+use std::sync::Arc;
+
+use estrade_core::UserMessage;
+
+/// Which kind of device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// A microphone or other audio input.
+    Microphone,
+    /// Speakers, headphones or other audio output.
+    Speakers,
+}
+
+impl DeviceKind {
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            DeviceKind::Microphone => ("le micro", "the microphone"),
+            DeviceKind::Speakers => ("la sortie son", "the speakers"),
+        }
+    }
+}
+
+/// A device could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    /// The system has no device of this kind at all.
+    #[error("no {kind:?} found on this computer")]
+    NoneFound {
+        /// Which kind.
+        kind: DeviceKind,
+    },
+    /// No device of that name.
+    #[error("no {kind:?} named {wanted:?}; available: {available:?}")]
+    NotFound {
+        /// Which kind.
+        kind: DeviceKind,
+        /// The name asked for.
+        wanted: String,
+        /// What there is.
+        available: Vec<String>,
+    },
+    /// The device exists but would not open (busy, unplugged, refused, no usable format).
+    #[error("cannot open {kind:?} {device:?}: {reason}")]
+    CannotOpen {
+        /// Which kind.
+        kind: DeviceKind,
+        /// Its name.
+        device: String,
+        /// What the system said.
+        reason: String,
+    },
+    /// The operating system refused access (privacy settings).
+    #[error("access to the {kind:?} was refused: {reason}")]
+    PermissionDenied {
+        /// Which kind.
+        kind: DeviceKind,
+        /// What the system said.
+        reason: String,
+    },
+}
+
+impl DeviceError {
+    /// The sentence shown to the person, saying what to do next.
+    pub fn user_message(&self) -> UserMessage {
+        match self {
+            DeviceError::NoneFound { kind } => {
+                let (fr, en) = kind.words();
+                UserMessage {
+                    fr: format!("Aucun appareil pour {fr} sur cet ordinateur. Branchez-en un ; la classe continue sans."),
+                    en: format!("No device for {en} on this computer. Plug one in; the class goes on without it."),
+                }
+            }
+            DeviceError::NotFound { kind, wanted, .. } => {
+                let (fr, en) = kind.words();
+                UserMessage {
+                    fr: format!("« {wanted} » n'est pas branché. Choisissez un autre appareil pour {fr} dans les réglages."),
+                    en: format!("\"{wanted}\" is not plugged in. Choose another device for {en} in the settings."),
+                }
+            }
+            DeviceError::CannotOpen { kind, device, .. } => {
+                let (fr, en) = kind.words();
+                UserMessage {
+                    fr: format!("« {device} » ne s'ouvre pas (occupé par une autre application ?). Fermez-la, ou choisissez un autre appareil pour {fr}."),
+                    en: format!("\"{device}\" will not open (in use by another application?). Close it, or choose another device for {en}."),
+                }
+            }
+            DeviceError::PermissionDenied { kind, .. } => {
+                let (fr, en) = kind.words();
+                UserMessage {
+                    fr: format!("L'accès à {fr} est refusé. Autorisez Estrade dans les réglages de confidentialité du système (macOS : Réglages Système > Confidentialité et sécurité), puis relancez Estrade."),
+                    en: format!("Access to {en} is refused. Allow Estrade in the system's privacy settings (macOS: System Settings > Privacy & Security), then restart Estrade."),
+                }
+            }
+        }
+    }
+}
+
+/// Something about a device the person should hear of, while the class goes on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum DeviceNotice {
+    /// The chosen device failed or went away; another one is used instead.
+    FellBack {
+        /// Which kind.
+        kind: DeviceKind,
+        /// The device that failed.
+        from: String,
+        /// The device now in use.
+        to: String,
+        /// Why.
+        reason: String,
+    },
+    /// The device failed and there is nothing to fall back on; retrying.
+    Lost {
+        /// Which kind.
+        kind: DeviceKind,
+        /// The device that failed.
+        device: String,
+        /// Why.
+        reason: String,
+    },
+    /// A device is working again after being lost.
+    Restored {
+        /// Which kind.
+        kind: DeviceKind,
+        /// The device now in use.
+        device: String,
+    },
+}
+
+impl DeviceNotice {
+    /// The sentence shown to the person.
+    pub fn user_message(&self) -> UserMessage {
+        match self {
+            DeviceNotice::FellBack { kind, from, to, .. } => {
+                let (fr, en) = kind.words();
+                UserMessage {
+                    fr: format!("« {from} » ne répond plus : Estrade utilise « {to} » pour {fr}."),
+                    en: format!("\"{from}\" stopped working: Estrade now uses \"{to}\" for {en}."),
+                }
+            }
+            DeviceNotice::Lost { kind, device, .. } => {
+                let (fr, en) = kind.words();
+                UserMessage {
+                    fr: format!("« {device} » ne répond plus et aucun autre appareil n'est disponible pour {fr}. Rebranchez-le : Estrade le reprendra."),
+                    en: format!("\"{device}\" stopped working and no other device is available for {en}. Plug it back in: Estrade will pick it up."),
+                }
+            }
+            DeviceNotice::Restored { kind, device } => {
+                let (fr, en) = kind.words();
+                UserMessage { fr: format!("« {device} » fonctionne de nouveau pour {fr}."), en: format!("\"{device}\" works again for {en}.") }
+            }
+        }
+    }
+}
+
+/// Where devices report their notices. Called from device threads: keep it quick.
+pub type Notify = Arc<dyn Fn(DeviceNotice) + Send + Sync>;

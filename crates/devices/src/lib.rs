@@ -1,0 +1,17 @@
+//! Real devices for Estrade: the microphone and speakers through `cpal`.
+//!
+//! Each device implements the core's own interfaces (`AudioSource`,
+//! `RemoteMediaSink`), so the core never knows whether it talks to a sound card
+//! or a test tone. What reaches a device goes through the pure parts of
+//! `estrade-media`: the resampler, the voice processor, the playout mixer.
+
+mod audio;
+mod error;
+mod microphone;
+mod speaker;
+mod stream;
+
+pub use audio::{list_audio, AudioDeviceInfo, AudioDevices};
+pub use error::{DeviceError, DeviceKind, DeviceNotice, Notify};
+pub use microphone::{Microphone, MicrophoneLevel};
+pub use speaker::{PlaybackStats, Speaker};
