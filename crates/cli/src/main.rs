@@ -15,7 +15,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use estrade_core::peer::{LocalMedia, RemoteMediaSink};
 use estrade_devices::{Microphone, Speaker};
-use estrade_media::voice::{SharedVoiceProcessor, VoiceProcessor, VoiceSettings};
+use estrade_media::voice::{SharedVoiceProcessor, VoiceSettings};
 use estrade_core::{ClassEvent, JoinOptions};
 use estrade_media::pattern::TestPattern;
 use estrade_media::{ToneSource, WavSource};
@@ -217,7 +217,7 @@ fn local_media(args: &JoinArgs, voice: &SharedVoiceProcessor) -> anyhow::Result<
         AudioChoice::Tone(hz) => Some(Box::new(ToneSource::new(*hz))),
         AudioChoice::Wav(path) => Some(Box::new(WavSource::open(path)?)),
         AudioChoice::Mic(device) => {
-            let mic = Microphone::open(device.as_deref(), Some(Arc::clone(voice)), device_notices()).map_err(device_error)?;
+            let mic = Microphone::open(device.as_deref(), Some(voice.clone()), device_notices()).map_err(device_error)?;
             Some(Box::new(mic))
         }
         AudioChoice::None => None,
@@ -232,13 +232,13 @@ fn local_media(args: &JoinArgs, voice: &SharedVoiceProcessor) -> anyhow::Result<
 async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
     // One voice processor for the call: the speakers feed it what they play,
     // so the microphone's echo of it can be removed.
-    let voice = VoiceProcessor::shared(voice_settings(&args));
+    let voice = SharedVoiceProcessor::start(voice_settings(&args));
     let media = local_media(&args, &voice)?;
     let recorder = Arc::new(record::Recorder::new(args.record.clone()).context("cannot prepare the recording folder")?);
     let speaker = match &args.play {
         Some(device) => {
             let wanted = Some(device.as_str()).filter(|d| !d.is_empty());
-            Some(Arc::new(Speaker::open(wanted, Some(Arc::clone(&voice)), device_notices()).map_err(device_error)?))
+            Some(Arc::new(Speaker::open(wanted, Some(voice.clone()), device_notices()).map_err(device_error)?))
         }
         None => None,
     };

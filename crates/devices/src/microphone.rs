@@ -127,7 +127,7 @@ impl AudioSource for Microphone {
             }
         }
         if let Some(processor) = &self.processor {
-            processor.lock().unwrap_or_else(|p| p.into_inner()).process_capture(&mut samples);
+            processor.process_capture(&mut samples);
         }
         let energy: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
         self.level.set(((energy / samples.len() as f64).sqrt() / 32768.0) as f32);

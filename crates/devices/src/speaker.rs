@@ -194,7 +194,7 @@ fn next_mix(mixer: &Mutex<Mixer<ParticipantId>>, processor: Option<&SharedVoiceP
         for (o, s) in as_i16.iter_mut().zip(mixed.iter()) {
             *o = (s * 32767.0) as i16;
         }
-        processor.lock().unwrap_or_else(|p| p.into_inner()).analyze_render(as_i16);
+        processor.analyze_render(as_i16);
     }
 }
 

@@ -11,7 +11,8 @@
 //! is shared by the playback and the capture paths.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use aec3::api::config::EchoCanceller3Config;
 use aec3::graph::NodeControlState;
@@ -89,8 +90,6 @@ impl std::fmt::Debug for VoiceProcessor {
     }
 }
 
-/// A processor shared between the playback and capture threads.
-pub type SharedVoiceProcessor = Arc<Mutex<VoiceProcessor>>;
 
 fn pipeline(settings: VoiceSettings) -> Option<LinearPipeline> {
     if settings == VoiceSettings::OFF {
@@ -128,11 +127,6 @@ impl VoiceProcessor {
             input: vec![0.0; VOICE_FRAME_SAMPLES],
             output: vec![0.0; VOICE_FRAME_SAMPLES],
         }
-    }
-
-    /// A processor ready to share between playback and capture.
-    pub fn shared(settings: VoiceSettings) -> SharedVoiceProcessor {
-        Arc::new(Mutex::new(Self::new(settings)))
     }
 
     /// What is switched on.
@@ -192,6 +186,75 @@ impl VoiceProcessor {
     }
 }
 
+/// What the voice thread is asked to do.
+enum Job {
+    Render(Vec<i16>),
+    Capture(Vec<i16>, mpsc::SyncSender<Vec<i16>>),
+    Settings(VoiceSettings),
+}
+
+/// How long the microphone waits for its frame to be processed before sending
+/// it as captured (the voice thread is starved or gone).
+const CAPTURE_PATIENCE: Duration = Duration::from_millis(30);
+
+/// A [`VoiceProcessor`] on a thread of its own, shared by the speakers and the
+/// microphone. (The `aec3` pipeline is single-threaded: it cannot move between
+/// threads, so the threads that need it send it work.) Cheap to clone; the
+/// thread ends with the last clone.
+#[derive(Debug, Clone)]
+pub struct SharedVoiceProcessor {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SharedVoiceProcessor {
+    /// Starts the voice thread with these parts switched on.
+    pub fn start(settings: VoiceSettings) -> Self {
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new().name("estrade-voice".into()).spawn(move || {
+            let mut processor = VoiceProcessor::new(settings);
+            for job in inbox {
+                match job {
+                    Job::Render(played) => processor.analyze_render(&played),
+                    Job::Capture(mut samples, reply) => {
+                        processor.process_capture(&mut samples);
+                        let _ = reply.send(samples);
+                    }
+                    Job::Settings(settings) => processor.set_settings(settings),
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            // Every call below then leaves the audio as it is.
+            tracing::error!(error = %e, "cannot start voice processing; sending the microphone as captured");
+        }
+        Self { jobs }
+    }
+
+    /// See [`VoiceProcessor::analyze_render`].
+    pub fn analyze_render(&self, played: &[i16]) {
+        let _ = self.jobs.send(Job::Render(played.to_vec()));
+    }
+
+    /// See [`VoiceProcessor::process_capture`]. Left as captured if the voice
+    /// thread does not answer in time.
+    pub fn process_capture(&self, samples: &mut [i16]) {
+        let (reply, answer) = mpsc::sync_channel(1);
+        if self.jobs.send(Job::Capture(samples.to_vec(), reply)).is_err() {
+            return;
+        }
+        if let Ok(processed) = answer.recv_timeout(CAPTURE_PATIENCE) {
+            if processed.len() == samples.len() {
+                samples.copy_from_slice(&processed);
+            }
+        }
+    }
+
+    /// See [`VoiceProcessor::set_settings`].
+    pub fn set_settings(&self, settings: VoiceSettings) {
+        let _ = self.jobs.send(Job::Settings(settings));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +277,21 @@ mod tests {
             p.process_capture(&mut x);
             assert_eq!(x.len(), 960);
         }
+    }
+
+    #[test]
+    fn the_shared_processor_answers_from_its_thread() {
+        let shared = SharedVoiceProcessor::start(VoiceSettings::OFF);
+        let mut x: Vec<i16> = (0..960).map(|i| i as i16).collect();
+        let before = x.clone();
+        shared.analyze_render(&[0; 960]);
+        shared.process_capture(&mut x);
+        assert_eq!(x, before, "off: untouched");
+        shared.set_settings(VoiceSettings::default());
+        let mut loud = vec![8_000i16; 960];
+        for _ in 0..20 {
+            shared.process_capture(&mut loud);
+        }
+        assert_ne!(loud, vec![8_000i16; 960], "on: processed (a constant is filtered out by the high-pass)");
     }
 }
