@@ -53,10 +53,16 @@ impl LocalPulse {
         cmd
     }
 
-    /// Runs pactl, asserting success.
-    pub fn pactl(&self, args: &[&str]) {
-        let status = self.command("pactl").args(args).status().expect("pactl runs");
-        assert!(status.success(), "pactl {args:?} failed: {}", self.log());
+    /// Runs pactl, asserting success; returns what it printed.
+    pub fn pactl(&self, args: &[&str]) -> String {
+        let out = self.command("pactl").args(args).output().expect("pactl runs");
+        assert!(out.status.success(), "pactl {args:?} failed: {}", self.log());
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Plugs in a virtual device (a null sink and its monitor); returns its module index.
+    pub fn plug(&self, sink: &str) -> String {
+        self.pactl(&["load-module", "module-null-sink", &format!("sink_name={sink}"), "rate=44100", "channels=2", &format!("sink_properties=device.description={sink}")])
     }
 
     /// The server's log so far.

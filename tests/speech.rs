@@ -53,3 +53,56 @@ fn french_speech_goes_from_one_microphone_to_another_speaker_intelligibly() {
     // Capture, 20 ms frames, Opus, Janus, playout buffer, device queues: about 100 ms here.
     assert!((20.0..1000.0).contains(&delay), "implausible mouth-to-ear delay {delay} ms");
 }
+
+/// The chosen microphone is unplugged mid-class: the client says so, falls back
+/// to the default microphone, and its voice keeps reaching the others.
+#[test]
+fn an_unplugged_microphone_falls_back_to_the_default_and_says_so() {
+    let dir = scratch("unplug");
+    let said = dir.join("said.wav");
+    french_speech("La récréation est terminée, tout le monde revient en classe.", "fr", &said);
+    let pulse = LocalPulse::start(&["vmic"]);
+    pulse.pactl(&["set-default-source", "vmic.monitor"]);
+    // A USB headset at 44.1 kHz stereo: resampled and mixed down on capture.
+    let headset = pulse.plug("headset");
+    let env = pulse.env();
+    let janus = LocalJanus::start();
+    let heard = scratch("unplug-heard");
+    let listener = janus.join_with_env("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "12", "--record", heard.to_str().unwrap()], &env);
+    let pupil = janus.join_with_env("Alice", ROOM, &["--send-audio", "mic:headset.monitor", "--send-video", "none", "--duration", "11"], &env);
+    std::thread::sleep(Duration::from_secs(3));
+    pulse.pactl(&["unload-module", &headset]);
+    std::thread::sleep(Duration::from_secs(2));
+    pulse.play("vmic", &said);
+    let pupil = pupil.wait(Duration::from_secs(30));
+    let listener = listener.wait(Duration::from_secs(30));
+    assert!(pupil.status.success(), "the class went on: {}", pupil.stderr);
+    let notice = pupil.event("device").unwrap_or_else(|| panic!("no device notice: {:?}", pupil.lines));
+    eprintln!("notice: {notice}");
+    assert_eq!(notice["notice"], "fell_back");
+    let (from, to) = (notice["from"].as_str().unwrap_or_default(), notice["to"].as_str().unwrap_or_default());
+    assert!(from.contains("headset") && to.contains("vmic"), "from the headset to the default: {notice}");
+    let message = notice["message"]["fr"].as_str().unwrap_or_default();
+    assert!(message.contains("headset") && message.contains("vmic"), "the message names both devices: {message}");
+    assert!(listener.status.success());
+    // The speech played after the fallback reached the listener.
+    let result = compare_speech(&said, &heard.join("Alice.wav"));
+    eprintln!("after the fallback: {result}");
+    assert!(result["stoi"].as_f64().unwrap_or(0.0) >= 0.8, "speech after the fallback: {result}");
+}
+
+/// A device name that does not exist: the default device is used, and the
+/// message names what was asked for.
+#[test]
+fn a_missing_device_gives_a_clear_message_and_the_default_is_used() {
+    let pulse = LocalPulse::start(&["vmic"]);
+    let janus = LocalJanus::start();
+    let client = janus.join_with_env("Alice", ROOM, &["--send-audio", "mic:Casque USB", "--play", "Haut-parleurs HDMI", "--send-video", "none", "--duration", "2"], &pulse.env());
+    let out = client.wait(Duration::from_secs(20));
+    assert!(out.status.success(), "{}", out.stderr);
+    let texts: Vec<String> = out.lines.iter().filter(|l| l["event"] == "device").map(|l| l.to_string()).collect();
+    assert_eq!(texts.len(), 2, "one notice per device: {texts:?}");
+    assert!(texts.iter().any(|t| t.contains("Casque USB") && t.contains("microphone")), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("Haut-parleurs HDMI") && t.contains("speakers")), "{texts:?}");
+    assert!(out.stderr.contains("Casque USB"), "said on stderr too: {}", out.stderr);
+}

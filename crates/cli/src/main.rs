@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Join a class as a participant, send media, receive everyone else's.
-    Join(JoinArgs),
+    Join(Box<JoinArgs>),
     /// List microphones, speakers, cameras and screens, as JSON.
     Devices,
 }
@@ -171,7 +171,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Join(args) => match runtime.block_on(join(args)) {
+        Command::Join(args) => match runtime.block_on(join(*args)) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -53,10 +53,21 @@ pub fn list_audio() -> AudioDevices {
     devices
 }
 
+/// Whether device `id` is among the present devices of its kind.
+pub(crate) fn present(host: &cpal::Host, kind: DeviceKind, id: &str) -> bool {
+    let devices = match kind {
+        DeviceKind::Microphone => host.input_devices().map(|d| d.map(|d| id_of(&d)).collect::<Vec<_>>()),
+        DeviceKind::Speakers => host.output_devices().map(|d| d.map(|d| id_of(&d)).collect::<Vec<_>>()),
+    };
+    // If the list cannot be read, say present: the stream itself reports real failures.
+    devices.map_or(true, |ids| ids.iter().any(|d| d == id))
+}
+
 /// A device found, with the name to report it by.
 pub(crate) struct Found {
     pub(crate) device: cpal::Device,
     pub(crate) name: String,
+    pub(crate) id: String,
 }
 
 /// The device called `wanted` (its id, its name, or a unique part of its name),
@@ -69,7 +80,7 @@ pub(crate) fn find(kind: DeviceKind, wanted: Option<&str>) -> Result<Found, Devi
             DeviceKind::Speakers => host.default_output_device(),
         };
         let device = device.ok_or(DeviceError::NoneFound { kind })?;
-        return Ok(Found { name: name_of(&device), device });
+        return Ok(Found { name: name_of(&device), id: id_of(&device), device });
     };
     let devices: Vec<cpal::Device> = match kind {
         DeviceKind::Microphone => host.input_devices().map(|d| d.collect()).unwrap_or_default(),
@@ -87,7 +98,7 @@ pub(crate) fn find(kind: DeviceKind, wanted: Option<&str>) -> Result<Found, Devi
     match index {
         Some(i) => {
             let device = devices.into_iter().nth(i).ok_or(DeviceError::NoneFound { kind })?;
-            Ok(Found { name: name_of(&device), device })
+            Ok(Found { name: name_of(&device), id: id_of(&device), device })
         }
         None => Err(DeviceError::NotFound { kind, wanted: wanted.to_owned(), available: devices.iter().map(id_of).collect() }),
     }
@@ -121,9 +132,9 @@ pub(crate) fn choose_config(kind: DeviceKind, found: &Found) -> Result<(StreamCo
             ranges
                 .iter()
                 .filter(|r| r.channels() == d.channels() && r.sample_format() == d.sample_format())
-                .find_map(|r| r.clone().try_with_sample_rate(48_000))
+                .find_map(|r| (*r).try_with_sample_rate(48_000))
         })
-        .or_else(|| ranges.iter().filter(|r| FORMATS.contains(&r.sample_format())).find_map(|r| r.clone().try_with_sample_rate(48_000)));
+        .or_else(|| ranges.iter().filter(|r| FORMATS.contains(&r.sample_format())).find_map(|r| (*r).try_with_sample_rate(48_000)));
     let chosen = match (at_48k, default) {
         (Some(c), _) if usable(&c) => c,
         (_, Ok(d)) if usable(&d) => d,
@@ -132,7 +143,7 @@ pub(crate) fn choose_config(kind: DeviceKind, found: &Found) -> Result<(StreamCo
             ranges
                 .iter()
                 .find(|r| FORMATS.contains(&r.sample_format()))
-                .map(|r| r.clone().with_max_sample_rate())
+                .map(|r| (*r).with_max_sample_rate())
                 .ok_or_else(|| cannot(format!("it only offers {:?} samples, which Estrade does not read", d.sample_format())))?
         }
         (_, Err(e)) => return Err(open_error(kind, &found.name, &e)),

@@ -14,6 +14,12 @@ pub enum DeviceKind {
     Speakers,
 }
 
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.words().1)
+    }
+}
+
 impl DeviceKind {
     fn words(self) -> (&'static str, &'static str) {
         match self {
@@ -27,13 +33,13 @@ impl DeviceKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DeviceError {
     /// The system has no device of this kind at all.
-    #[error("no {kind:?} found on this computer")]
+    #[error("no device for {kind} on this computer")]
     NoneFound {
         /// Which kind.
         kind: DeviceKind,
     },
     /// No device of that name.
-    #[error("no {kind:?} named {wanted:?}; available: {available:?}")]
+    #[error("no device for {kind} named {wanted:?}; available: {available:?}")]
     NotFound {
         /// Which kind.
         kind: DeviceKind,
@@ -43,7 +49,7 @@ pub enum DeviceError {
         available: Vec<String>,
     },
     /// The device exists but would not open (busy, unplugged, refused, no usable format).
-    #[error("cannot open {kind:?} {device:?}: {reason}")]
+    #[error("cannot open {device:?} for {kind}: {reason}")]
     CannotOpen {
         /// Which kind.
         kind: DeviceKind,
@@ -53,7 +59,7 @@ pub enum DeviceError {
         reason: String,
     },
     /// The operating system refused access (privacy settings).
-    #[error("access to the {kind:?} was refused: {reason}")]
+    #[error("access to {kind} was refused: {reason}")]
     PermissionDenied {
         /// Which kind.
         kind: DeviceKind,
@@ -83,8 +89,8 @@ impl DeviceError {
             DeviceError::CannotOpen { kind, device, .. } => {
                 let (fr, en) = kind.words();
                 UserMessage {
-                    fr: format!("« {device} » ne s'ouvre pas (occupé par une autre application ?). Fermez-la, ou choisissez un autre appareil pour {fr}."),
-                    en: format!("\"{device}\" will not open (in use by another application?). Close it, or choose another device for {en}."),
+                    fr: format!("« {device} » ne s'ouvre pas pour {fr}. Vérifiez qu'il est branché et qu'aucune autre application ne le garde, ou choisissez-en un autre dans les réglages."),
+                    en: format!("\"{device}\" will not open for {en}. Check that it is plugged in and that no other application holds it, or choose another one in the settings."),
                 }
             }
             DeviceError::PermissionDenied { kind, .. } => {

@@ -142,6 +142,7 @@ fn open_capture(wanted: Option<&str>) -> Result<Capture, DeviceError> {
     // One second of room: the media thread empties it every 20 ms.
     let (producer, samples) = rtrb::RingBuffer::new(config.sample_rate as usize);
     let health = Health::new();
+    health.watch_presence(kind, found.id.clone());
     let stream = match format {
         SampleFormat::F32 => build::<f32>(&found.device, &config, producer, &health),
         SampleFormat::I16 => build::<i16>(&found.device, &config, producer, &health),

@@ -209,6 +209,7 @@ fn open_output(wanted: Option<&str>) -> Result<Output, DeviceError> {
     let capacity = config.sample_rate as usize / 2; // half a second, far above the margin kept
     let (samples, consumer) = rtrb::RingBuffer::new(capacity);
     let health = Health::new();
+    health.watch_presence(kind, found.id.clone());
     let stream = match format {
         SampleFormat::F32 => build::<f32>(&found.device, &config, consumer, &health),
         SampleFormat::I16 => build::<i16>(&found.device, &config, consumer, &health),

@@ -10,6 +10,8 @@ use crate::{DeviceError, DeviceKind, DeviceNotice, Notify};
 
 /// How long a device may deliver nothing before it is taken as gone.
 const SILENT_DEVICE: Duration = Duration::from_secs(2);
+/// How often an open device is checked for being still plugged in.
+const PRESENCE_CHECK: Duration = Duration::from_secs(1);
 /// How often a lost device is tried again.
 const RETRY: Duration = Duration::from_secs(1);
 /// cpal's wait for a backend to start a stream.
@@ -25,6 +27,28 @@ pub(crate) struct Health {
 impl Health {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self { failure: Mutex::new(None), callbacks: AtomicU64::new(0) })
+    }
+
+    /// Watches, on a thread of its own, that device `id` is still plugged in.
+    /// Some sound servers move a stream elsewhere when its device goes away,
+    /// without telling the stream: this is how Estrade notices. The thread ends
+    /// with the stream.
+    pub(crate) fn watch_presence(self: &Arc<Self>, kind: DeviceKind, id: String) {
+        let health = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new().name("estrade-device-watch".into()).spawn(move || {
+            let host = cpal::default_host();
+            loop {
+                std::thread::sleep(PRESENCE_CHECK);
+                let Some(health) = health.upgrade() else { return };
+                if !crate::audio::present(&host, kind, &id) {
+                    health.failure.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert_with(|| "the device was unplugged".to_owned());
+                    return;
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::debug!(error = %e, "cannot watch the device; a failure will still be noticed by its stream");
+        }
     }
 
     pub(crate) fn on_callback(&self) {
