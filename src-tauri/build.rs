@@ -7,6 +7,8 @@ fn main() {
     const COMMANDS: &[&str] = &[
         "startup",
         "save_settings",
+        "devices",
+        "test_microphone",
         "join",
         "leave",
         "set_microphone",

@@ -11,6 +11,8 @@ use estrade_core::link::Connector;
 use estrade_core::peer::{LocalMedia, PeerFactory, RemoteMediaSink};
 use estrade_core::{ClassEvent, ClassHandle, ClassInvite, JoinOptions, Participant};
 use estrade_media::pattern::TestPattern;
+use estrade_devices::{Camera, Microphone, MicrophoneLevel, Speaker};
+use estrade_media::voice::SharedVoiceProcessor;
 use estrade_media::{MediaSwitch, SwitchedAudio, SwitchedVideo, ToneSource, VideoFrame};
 use estrade_secrets::{CredentialStore, SecretError, SecretKey, Sensitive};
 use tokio::sync::mpsc;
@@ -21,6 +23,15 @@ use crate::video::VideoRouter;
 /// The self-view's tile key.
 pub const SELF_TILE: &str = "me";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// A meter reading from an RMS level (0..1): -60 dBFS and below is 0, full scale is 1.
+pub fn meter(rms: f32) -> f32 {
+    if rms > 0.0 {
+        ((20.0 * rms.log10() + 60.0) / 60.0).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
 
 /// How loud each participant is, smoothed for the spotlight.
 #[derive(Debug, Default)]
@@ -33,9 +44,7 @@ impl Levels {
             return;
         }
         let energy = pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / pcm.len() as f64;
-        let rms = energy.sqrt() / f64::from(i16::MAX);
-        // -60 dBFS and below is silence, 0 dBFS is full scale.
-        let level = if rms > 0.0 { ((20.0 * rms.log10() + 60.0) / 60.0).clamp(0.0, 1.0) as f32 } else { 0.0 };
+        let level = meter((energy.sqrt() / f64::from(i16::MAX)) as f32);
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let old = map.entry(key.to_owned()).or_insert(0.0);
         *old = if level > *old { level } else { *old * 0.9 + level * 0.1 };
@@ -58,16 +67,20 @@ impl Levels {
     }
 }
 
-/// Everyone's decoded media, to the screen and the level meters.
+/// Everyone's decoded media, to the screen, the level meters and the speakers.
 #[derive(Debug)]
 struct ScreenSink {
     video: VideoRouter,
     levels: Arc<Levels>,
+    speaker: Option<Arc<Speaker>>,
 }
 
 impl RemoteMediaSink for ScreenSink {
     fn audio(&self, from: &Participant, pcm: &[i16]) {
         self.levels.update(&from.id.to_string(), pcm);
+        if let Some(speaker) = &self.speaker {
+            speaker.audio(from, pcm);
+        }
     }
 
     fn video(&self, from: &Participant, frame: &VideoFrame) {
@@ -81,6 +94,10 @@ pub struct ActiveClass {
     pub handle: ClassHandle,
     pub microphone: MediaSwitch,
     pub camera: MediaSwitch,
+    /// Echo cancellation and the rest, switchable during the class.
+    pub voice: SharedVoiceProcessor,
+    /// How loud our own microphone is, when we send one.
+    pub microphone_level: Option<MicrophoneLevel>,
     /// Counts classes, so a late event of an old class never ends a new one.
     pub generation: u32,
 }
@@ -168,8 +185,62 @@ pub struct JoinOutcome {
     pub joined: Joined,
 }
 
+/// Where device notices go: the class view shows them.
+pub type Notices = Arc<dyn Fn(Message) + Send + Sync>;
+
+/// Opens the devices the settings name, off the async runtime (sound servers
+/// answer over sockets). A device that will not open is told, not fatal.
+async fn open_devices(settings: &Settings, voice: &SharedVoiceProcessor, camera: &MediaSwitch, notices: &Notices) -> Devices {
+    let (settings, voice, camera_switch, notices) = (settings.clone(), voice.clone(), camera.clone(), Arc::clone(notices));
+    let opened = tokio::task::spawn_blocking(move || {
+        let device_notices: estrade_devices::Notify = {
+            let notices = Arc::clone(&notices);
+            Arc::new(move |n: estrade_devices::DeviceNotice| notices(n.user_message().into()))
+        };
+        let microphone = match settings.audio {
+            AudioChoice::Microphone => Microphone::open(settings.microphone.as_deref(), Some(voice.clone()), Arc::clone(&device_notices))
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "no microphone");
+                    notices(e.user_message().into());
+                })
+                .ok(),
+            _ => None,
+        };
+        let speaker = Speaker::open(settings.speakers.as_deref(), Some(voice), Arc::clone(&device_notices))
+            .map_err(|e| {
+                tracing::warn!(error = %e, "no speakers");
+                notices(e.user_message().into());
+            })
+            .ok()
+            .map(Arc::new);
+        let camera = match settings.video {
+            VideoChoice::Camera => Camera::open(settings.camera.as_deref(), camera_switch, Arc::clone(&device_notices))
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "no camera");
+                    let said: Message = e.user_message().into();
+                    notices(Message::new(
+                        format!("{} Estrade envoie la mire de test à la place.", said.fr),
+                        format!("{} Estrade sends the test pattern instead.", said.en),
+                    ));
+                })
+                .ok(),
+            _ => None,
+        };
+        Devices { microphone, speaker, camera }
+    });
+    opened.await.unwrap_or(Devices { microphone: None, speaker: None, camera: None })
+}
+
+/// The devices a class uses; each is missing when it would not open.
+struct Devices {
+    microphone: Option<Microphone>,
+    speaker: Option<Arc<Speaker>>,
+    camera: Option<Camera>,
+}
+
 /// Joins the class `request` names, with `settings` for the server and media.
-pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, generation: u32) -> Result<JoinOutcome, AppError> {
+/// Device problems go to `notices`; the class goes on without that device.
+pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, generation: u32, notices: Notices) -> Result<JoinOutcome, AppError> {
     let default_server = Some(settings.server.as_str()).filter(|s| !s.trim().is_empty());
     let invite = ClassInvite::parse(&request.invite, default_server)?;
     let name = request.name.trim().to_owned();
@@ -185,18 +256,25 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
 
     let microphone = MediaSwitch::new(true);
     let camera = MediaSwitch::new(true);
-    let audio: Option<Box<dyn estrade_media::AudioSource>> = match settings.audio {
-        AudioChoice::Tone => Some(Box::new(SwitchedAudio::new(Box::new(ToneSource::new(440.0)), microphone.clone()))),
-        AudioChoice::None => None,
+    let voice = SharedVoiceProcessor::start(settings.voice.into());
+    let Devices { microphone: device, speaker, camera: camera_device } = open_devices(settings, &voice, &camera, &notices).await;
+    let microphone_level = device.as_ref().map(Microphone::level);
+    let audio: Option<Box<dyn estrade_media::AudioSource>> = match (settings.audio, device) {
+        (AudioChoice::Microphone, Some(device)) => Some(Box::new(SwitchedAudio::new(Box::new(device), microphone.clone()))),
+        (AudioChoice::Tone, _) => Some(Box::new(SwitchedAudio::new(Box::new(ToneSource::new(440.0)), microphone.clone()))),
+        _ => None,
     };
-    let video: Option<Box<dyn estrade_media::VideoSource>> = match settings.video {
-        VideoChoice::Pattern => {
-            let router = ctx.video.clone();
-            let tap = Box::new(move |f: &VideoFrame| router.offer(SELF_TILE, f));
-            Some(Box::new(SwitchedVideo::new(Box::new(TestPattern::new(640, 360, 15)), camera.clone(), Some(tap))))
-        }
-        VideoChoice::None => None,
+    let picture: Option<Box<dyn estrade_media::VideoSource>> = match (settings.video, camera_device) {
+        (VideoChoice::Camera, Some(device)) => Some(Box::new(device)),
+        // No camera (or the pattern chosen): the test pattern.
+        (VideoChoice::Camera | VideoChoice::Pattern, _) => Some(Box::new(TestPattern::new(640, 360, 15))),
+        (VideoChoice::None, _) => None,
     };
+    let video: Option<Box<dyn estrade_media::VideoSource>> = picture.map(|source| {
+        let router = ctx.video.clone();
+        let tap = Box::new(move |f: &VideoFrame| router.offer(SELF_TILE, f));
+        Box::new(SwitchedVideo::new(source, camera.clone(), Some(tap))) as Box<dyn estrade_media::VideoSource>
+    });
     let (has_audio, has_video) = (audio.is_some(), video.is_some());
     let options = JoinOptions {
         server: invite.server.clone(),
@@ -205,7 +283,7 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
         pin: pin.as_ref().map(|p| p.expose().clone()),
         connect_timeout: CONNECT_TIMEOUT,
     };
-    let sink = Arc::new(ScreenSink { video: ctx.video.clone(), levels: Arc::clone(&ctx.levels) });
+    let sink = Arc::new(ScreenSink { video: ctx.video.clone(), levels: Arc::clone(&ctx.levels), speaker });
     let joined = estrade_core::join(options, Arc::clone(&ctx.connector), Arc::clone(&ctx.peers), LocalMedia { audio, video }, sink).await;
     let (handle, events) = match joined {
         Ok(ok) => ok,
@@ -236,7 +314,7 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
     }
     let me = handle.me().into();
     Ok(JoinOutcome {
-        class: ActiveClass { handle, microphone, camera, generation },
+        class: ActiveClass { handle, microphone, camera, voice, microphone_level, generation },
         events,
         joined: Joined {
             class: generation,

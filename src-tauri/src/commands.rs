@@ -12,7 +12,7 @@ use tauri_specta::Event;
 use estrade_media::MediaSwitch;
 
 use crate::class::{self, ActiveClass};
-use crate::dto::{AppError, ClassChanged, ClassUpdate, ErrorCode, JoinRequest, Joined, Settings, SpeakerLevel, Startup, VideoTile};
+use crate::dto::{AppError, ClassChanged, ClassUpdate, DeviceList, ErrorCode, JoinRequest, Joined, Settings, SpeakerLevel, Startup, VideoTile};
 use crate::video::PacketSink;
 use crate::AppState;
 
@@ -50,11 +50,34 @@ pub fn startup(state: State<'_, AppState>) -> Startup {
     Startup { settings, first_run, system_language: state.system_language, notice, auto_join: state.auto_join.clone() }
 }
 
-/// Saves the settings (never a secret).
+/// Saves the settings (never a secret). Voice processing changes apply to
+/// the class in progress at once; device choices at the next join.
 #[tauri::command]
 #[specta::specta]
-pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<(), AppError> {
-    state.store_settings(settings)
+pub async fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<(), AppError> {
+    let voice = settings.voice;
+    state.store_settings(settings)?;
+    if let Some(class) = state.class.lock().await.as_ref() {
+        class.voice.set_settings(voice.into());
+    }
+    Ok(())
+}
+
+/// The microphones, speakers and cameras present now.
+#[tauri::command]
+#[specta::specta]
+pub async fn devices() -> DeviceList {
+    tauri::async_runtime::spawn_blocking(crate::devices::list).await.unwrap_or_default()
+}
+
+/// Tries a microphone outside a class: its level, ten times a second, for
+/// three seconds. Fails with a message when it will not open.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_microphone(device: Option<String>, levels: Channel<f32>) -> Result<(), AppError> {
+    tauri::async_runtime::spawn_blocking(move || crate::devices::test_microphone(device.as_deref(), |level| levels.send(level).is_ok()))
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Device, format!("Le test du micro a échoué : {e}"), format!("The microphone test failed: {e}")))?
 }
 
 /// Joins a class. Class changes then arrive as `ClassChanged` events, and
@@ -82,7 +105,15 @@ pub async fn join(
     let generation = state.generation.fetch_add(1, Ordering::Relaxed) + 1;
     let settings = state.settings();
     tracing::info!(?request, "joining");
-    let outcome = class::join(&state.ctx, &settings, request, generation).await?;
+    let notices: class::Notices = {
+        let app = app.clone();
+        Arc::new(move |message| {
+            if let Err(e) = (ClassChanged { class: generation, update: ClassUpdate::Device { message } }).emit(&app) {
+                tracing::warn!(error = %e, "cannot tell the window about a device");
+            }
+        })
+    };
+    let outcome = class::join(&state.ctx, &settings, request, generation, notices).await?;
     if let Err(e) = state.remember(&outcome.joined.server, &outcome.joined.me.name) {
         tracing::warn!(error = %e, "settings not saved after joining");
     }
@@ -99,7 +130,11 @@ pub async fn join(
             if state.generation.load(Ordering::Relaxed) != generation || state.class.lock().await.is_none() {
                 break;
             }
-            if levels.send(state.ctx.levels.snapshot()).is_err() {
+            let mut snapshot = state.ctx.levels.snapshot();
+            if let Some(level) = state.class.lock().await.as_ref().and_then(|c| c.microphone_level.as_ref()) {
+                snapshot.push(SpeakerLevel { participant: class::SELF_TILE.to_owned(), level: class::meter(level.rms()) });
+            }
+            if levels.send(snapshot).is_err() {
                 break;
             }
         }

@@ -45,6 +45,7 @@ pub enum ErrorCode {
     AlreadyInClass,
     NotInClass,
     Settings,
+    Device,
 }
 
 /// Every command error: a typed code and a message to show as is.
@@ -91,23 +92,66 @@ pub enum Language {
     En,
 }
 
-/// What the app sends as its sound (real microphones come with the devices work).
+/// What the app sends as its sound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AudioChoice {
-    /// A steady 440 Hz tone.
+    /// The chosen microphone (or the default one).
     #[default]
+    Microphone,
+    /// A steady 440 Hz tone (for trying Estrade without a microphone).
     Tone,
     /// Nothing.
     None,
+}
+
+/// Which parts of the voice processing are on. All on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Voice {
+    pub echo_cancellation: bool,
+    pub noise_suppression: bool,
+    pub auto_gain: bool,
+}
+
+impl Default for Voice {
+    fn default() -> Self {
+        Self { echo_cancellation: true, noise_suppression: true, auto_gain: true }
+    }
+}
+
+impl From<Voice> for estrade_media::voice::VoiceSettings {
+    fn from(v: Voice) -> Self {
+        Self { echo_cancellation: v.echo_cancellation, noise_suppression: v.noise_suppression, auto_gain: v.auto_gain }
+    }
+}
+
+/// One device, for the pickers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceInfo {
+    /// What to remember to choose it again.
+    pub id: String,
+    pub name: String,
+    pub is_default: bool,
+}
+
+/// The devices of this computer, now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type, Default)]
+pub struct DeviceList {
+    pub microphones: Vec<DeviceInfo>,
+    pub speakers: Vec<DeviceInfo>,
+    pub cameras: Vec<DeviceInfo>,
 }
 
 /// What the app sends as its picture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum VideoChoice {
-    /// The moving test pattern.
+    /// The chosen camera (or the first one); the test pattern if there is none.
     #[default]
+    Camera,
+    /// The moving test pattern.
     Pattern,
     /// Nothing.
     None,
@@ -125,6 +169,11 @@ pub struct Settings {
     pub language: Option<Language>,
     pub audio: AudioChoice,
     pub video: VideoChoice,
+    /// The microphone, speakers and camera chosen on this computer (None: the system's default).
+    pub microphone: Option<String>,
+    pub speakers: Option<String>,
+    pub camera: Option<String>,
+    pub voice: Voice,
 }
 
 /// Everything the UI needs to draw its first screen.
@@ -230,6 +279,8 @@ pub enum ClassUpdate {
     MediaFailed { participant: Option<ParticipantInfo>, message: Message },
     /// The connection to the server is gone; the class view says so.
     ConnectionLost { message: Message },
+    /// A device failed, went away, or came back; the class goes on.
+    Device { message: Message },
     /// We left.
     Left,
 }

@@ -5,6 +5,7 @@
 
 mod class;
 mod commands;
+mod devices;
 pub mod dto;
 #[cfg(target_os = "linux")]
 mod linux;
@@ -113,6 +114,8 @@ pub fn ipc() -> tauri_specta::Builder<tauri::Wry> {
         .commands(tauri_specta::collect_commands![
             commands::startup,
             commands::save_settings,
+            commands::devices,
+            commands::test_microphone,
             commands::join,
             commands::leave,
             commands::set_microphone,

@@ -13,11 +13,30 @@ async startup() : Promise<Startup> {
     return await TAURI_INVOKE("startup");
 },
 /**
- * Saves the settings (never a secret).
+ * Saves the settings (never a secret). Voice processing changes apply to
+ * the class in progress at once; device choices at the next join.
  */
 async saveSettings(settings: Settings) : Promise<Result<null, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("save_settings", { settings }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The microphones, speakers and cameras present now.
+ */
+async devices() : Promise<DeviceList> {
+    return await TAURI_INVOKE("devices");
+},
+/**
+ * Tries a microphone outside a class: its level, ten times a second, for
+ * three seconds. Fails with a message when it will not open.
+ */
+async testMicrophone(device: string | null, levels: TAURI_CHANNEL<number>) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("test_microphone", { device, levels }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -108,11 +127,15 @@ classChanged: "class-changed"
  */
 export type AppError = { code: ErrorCode; message: Message }
 /**
- * What the app sends as its sound (real microphones come with the devices work).
+ * What the app sends as its sound.
  */
 export type AudioChoice = 
 /**
- * A steady 440 Hz tone.
+ * The chosen microphone (or the default one).
+ */
+"microphone" | 
+/**
+ * A steady 440 Hz tone (for trying Estrade without a microphone).
  */
 "tone" | 
 /**
@@ -141,13 +164,29 @@ export type ClassUpdate = { kind: "participant_joined"; participant: Participant
  */
 { kind: "connection_lost"; message: Message } | 
 /**
+ * A device failed, went away, or came back; the class goes on.
+ */
+{ kind: "device"; message: Message } | 
+/**
  * We left.
  */
 { kind: "left" }
 /**
+ * One device, for the pickers.
+ */
+export type DeviceInfo = { 
+/**
+ * What to remember to choose it again.
+ */
+id: string; name: string; isDefault: boolean }
+/**
+ * The devices of this computer, now.
+ */
+export type DeviceList = { microphones: DeviceInfo[]; speakers: DeviceInfo[]; cameras: DeviceInfo[] }
+/**
  * What kind of failure, for the UI to choose how to show it.
  */
-export type ErrorCode = "unreachable" | "bad_address" | "bad_invite" | "no_name" | "no_such_class" | "wrong_pin" | "class_full" | "refused" | "timed_out" | "connection_lost" | "media" | "already_in_class" | "not_in_class" | "settings"
+export type ErrorCode = "unreachable" | "bad_address" | "bad_invite" | "no_name" | "no_such_class" | "wrong_pin" | "class_full" | "refused" | "timed_out" | "connection_lost" | "media" | "already_in_class" | "not_in_class" | "settings" | "device"
 /**
  * A request to join a class.
  */
@@ -206,7 +245,11 @@ name: string;
 /**
  * The chosen language; None follows the system.
  */
-language: Language | null; audio: AudioChoice; video: VideoChoice }
+language: Language | null; audio: AudioChoice; video: VideoChoice; 
+/**
+ * The microphone, speakers and camera chosen on this computer (None: the system's default).
+ */
+microphone: string | null; speakers: string | null; camera: string | null; voice: Voice }
 /**
  * How loud someone is right now, 0 to 1, for the active-speaker spotlight.
  */
@@ -236,6 +279,10 @@ autoJoin: JoinRequest | null }
  */
 export type VideoChoice = 
 /**
+ * The chosen camera (or the first one); the test pattern if there is none.
+ */
+"camera" | 
+/**
  * The moving test pattern.
  */
 "pattern" | 
@@ -257,6 +304,10 @@ export type VideoTile = {
  * A participant id, or "me" for the self-view.
  */
 participant: string; width: number; height: number }
+/**
+ * Which parts of the voice processing are on. All on by default.
+ */
+export type Voice = { echoCancellation: boolean; noiseSuppression: boolean; autoGain: boolean }
 
 /** tauri-specta globals **/
 

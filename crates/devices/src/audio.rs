@@ -1,4 +1,5 @@
-//! Finding sound devices, and opening them in a format we can use.
+//! Finding sound devices, and opening them in a format we can use. `kind` is
+//! the microphone (inputs) or the speakers (outputs) here.
 
 use cpal::traits::{DeviceTrait, HostTrait};
 use cpal::{BufferSize, SampleFormat, StreamConfig, SupportedBufferSize, SupportedStreamConfig};
@@ -55,9 +56,10 @@ pub fn list_audio() -> AudioDevices {
 
 /// Whether device `id` is among the present devices of its kind.
 pub(crate) fn present(host: &cpal::Host, kind: DeviceKind, id: &str) -> bool {
-    let devices = match kind {
-        DeviceKind::Microphone => host.input_devices().map(|d| d.map(|d| id_of(&d)).collect::<Vec<_>>()),
-        DeviceKind::Speakers => host.output_devices().map(|d| d.map(|d| id_of(&d)).collect::<Vec<_>>()),
+    let devices = if kind == DeviceKind::Microphone {
+        host.input_devices().map(|d| d.map(|d| id_of(&d)).collect::<Vec<_>>())
+    } else {
+        host.output_devices().map(|d| d.map(|d| id_of(&d)).collect::<Vec<_>>())
     };
     // If the list cannot be read, say present: the stream itself reports real failures.
     devices.map_or(true, |ids| ids.iter().any(|d| d == id))
@@ -75,16 +77,14 @@ pub(crate) struct Found {
 pub(crate) fn find(kind: DeviceKind, wanted: Option<&str>) -> Result<Found, DeviceError> {
     let host = cpal::default_host();
     let Some(wanted) = wanted else {
-        let device = match kind {
-            DeviceKind::Microphone => host.default_input_device(),
-            DeviceKind::Speakers => host.default_output_device(),
-        };
+        let device = if kind == DeviceKind::Microphone { host.default_input_device() } else { host.default_output_device() };
         let device = device.ok_or(DeviceError::NoneFound { kind })?;
         return Ok(Found { name: name_of(&device), id: id_of(&device), device });
     };
-    let devices: Vec<cpal::Device> = match kind {
-        DeviceKind::Microphone => host.input_devices().map(|d| d.collect()).unwrap_or_default(),
-        DeviceKind::Speakers => host.output_devices().map(|d| d.collect()).unwrap_or_default(),
+    let devices: Vec<cpal::Device> = if kind == DeviceKind::Microphone {
+        host.input_devices().map(|d| d.collect()).unwrap_or_default()
+    } else {
+        host.output_devices().map(|d| d.collect()).unwrap_or_default()
     };
     let exact = devices.iter().position(|d| id_of(d) == wanted || name_of(d) == wanted);
     let index = exact.or_else(|| {
@@ -112,15 +112,10 @@ const FORMATS: [SampleFormat; 5] = [SampleFormat::F32, SampleFormat::I16, Sample
 pub(crate) fn choose_config(kind: DeviceKind, found: &Found) -> Result<(StreamConfig, SampleFormat), DeviceError> {
     let device = &found.device;
     let cannot = |reason: String| DeviceError::CannotOpen { kind, device: found.name.clone(), reason };
-    let (default, ranges) = match kind {
-        DeviceKind::Microphone => (
-            device.default_input_config(),
-            device.supported_input_configs().map(|r| r.collect::<Vec<_>>()),
-        ),
-        DeviceKind::Speakers => (
-            device.default_output_config(),
-            device.supported_output_configs().map(|r| r.collect::<Vec<_>>()),
-        ),
+    let (default, ranges) = if kind == DeviceKind::Microphone {
+        (device.default_input_config(), device.supported_input_configs().map(|r| r.collect::<Vec<_>>()))
+    } else {
+        (device.default_output_config(), device.supported_output_configs().map(|r| r.collect::<Vec<_>>()))
     };
     let ranges = ranges.unwrap_or_default();
     let usable = |c: &SupportedStreamConfig| FORMATS.contains(&c.sample_format());

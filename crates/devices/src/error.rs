@@ -12,6 +12,8 @@ pub enum DeviceKind {
     Microphone,
     /// Speakers, headphones or other audio output.
     Speakers,
+    /// A camera.
+    Camera,
 }
 
 impl std::fmt::Display for DeviceKind {
@@ -25,6 +27,7 @@ impl DeviceKind {
         match self {
             DeviceKind::Microphone => ("le micro", "the microphone"),
             DeviceKind::Speakers => ("la sortie son", "the speakers"),
+            DeviceKind::Camera => ("la caméra", "the camera"),
         }
     }
 }

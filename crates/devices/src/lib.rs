@@ -1,4 +1,5 @@
-//! Real devices for Estrade: the microphone and speakers through `cpal`.
+//! Real devices for Estrade: the microphone and speakers through `cpal`, the
+//! camera through `nokhwa`.
 //!
 //! Each device implements the core's own interfaces (`AudioSource`,
 //! `RemoteMediaSink`), so the core never knows whether it talks to a sound card
@@ -6,12 +7,14 @@
 //! `estrade-media`: the resampler, the voice processor, the playout mixer.
 
 mod audio;
+mod camera;
 mod error;
 mod microphone;
 mod speaker;
 mod stream;
 
 pub use audio::{list_audio, AudioDeviceInfo, AudioDevices};
+pub use camera::{list_cameras, Camera, CameraInfo};
 pub use error::{DeviceError, DeviceKind, DeviceNotice, Notify};
 pub use microphone::{Microphone, MicrophoneLevel};
 pub use speaker::{PlaybackStats, Speaker};
