@@ -21,6 +21,8 @@ export interface ClassState {
   camera: boolean;
   /** The latest problem to show, if any. */
   problem: Message | null;
+  /** The latest device notice (a device failed, fell back, or came back), until dismissed. */
+  deviceNotice: Message | null;
   pinned: string | null;
 }
 
@@ -33,6 +35,7 @@ export function joinedState(joined: Joined): ClassState {
     microphone: joined.microphone,
     camera: joined.camera,
     problem: joined.pinNotice ?? null,
+    deviceNotice: null,
     pinned: null,
   };
 }
@@ -59,9 +62,17 @@ export function applyUpdate(state: ClassState, update: ClassUpdate): ClassState 
       return { ...state, problem: update.message };
     case "connection_lost":
       return { ...state, status: "lost", problem: update.message };
+    case "device":
+      // The class goes on: the newest notice replaces the one before.
+      return { ...state, deviceNotice: update.message };
     case "left":
       return { ...state, status: "left" };
   }
+}
+
+/** The device notice was read and closed. */
+export function dismissDeviceNotice(state: ClassState): ClassState {
+  return state.deviceNotice ? { ...state, deviceNotice: null } : state;
 }
 
 export function togglePin(state: ClassState, id: string): ClassState {

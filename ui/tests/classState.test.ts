@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Joined } from "../src/bindings";
-import { applyUpdate, joinedState, togglePin } from "../src/classState";
+import { applyUpdate, dismissDeviceNotice, joinedState, togglePin } from "../src/classState";
 
 const joined: Joined = {
   class: 1,
@@ -43,5 +43,24 @@ describe("class state", () => {
 
   it("a listener with nothing to send is in class at once", () => {
     expect(joinedState({ ...joined, microphone: false, camera: false }).status).toBe("publishing");
+  });
+});
+
+describe("device notices", () => {
+  it("keeps the newest until dismissed, and the class goes on", () => {
+    let s = applyUpdate(joinedState(joined), { kind: "publishing" });
+    const gone = { fr: "Le micro USB est débranché : le micro intégré prend le relais.", en: "The USB microphone was unplugged: the built-in microphone takes over." };
+    const back = { fr: "Le micro USB est de retour.", en: "The USB microphone is back." };
+    s = applyUpdate(s, { kind: "device", message: gone });
+    expect(s.deviceNotice).toEqual(gone);
+    expect(s.status).toBe("publishing");
+    expect(s.problem).toBeNull();
+    s = applyUpdate(s, { kind: "participant_joined", participant: ana });
+    expect(s.deviceNotice).toEqual(gone);
+    s = applyUpdate(s, { kind: "device", message: back });
+    expect(s.deviceNotice).toEqual(back);
+    s = dismissDeviceNotice(s);
+    expect(s.deviceNotice).toBeNull();
+    expect(dismissDeviceNotice(s)).toBe(s);
   });
 });
