@@ -15,6 +15,10 @@ import { Painter } from "./video/painter";
 const root = document.getElementById("app") as HTMLElement;
 
 let settings: Settings;
+// The settings form as it stood when the language changed (shown again, not saved).
+let settingsDraft: Settings | null = null;
+// Stops what the screen shown runs in the background (the settings screen's device watch).
+let closeScreen: (() => void) | null = null;
 let invite = "";
 let lastRequest: JoinRequest | null = null;
 let classState: ClassState | null = null;
@@ -36,7 +40,9 @@ const painter = new Painter({
 // Exposed for the end-to-end test and the paint benchmark, which read it through WebDriver.
 (window as unknown as { __estradePaint: unknown }).__estradePaint = painter.stats;
 
-function show(el: HTMLElement, top?: HTMLElement): void {
+function show(el: HTMLElement, top?: HTMLElement, close?: () => void): void {
+  closeScreen?.();
+  closeScreen = close ?? null;
   root.replaceChildren(...(top ? [top] : []), el);
 }
 
@@ -78,21 +84,24 @@ function render(top?: HTMLElement): void {
         top,
       );
       break;
-    case "settings":
-      show(
-        settingsScreen({
-          settings,
-          lang: language(),
-          onLanguage: (lang) => changeLanguage(lang),
-          onSave: (s) => void saveThen(s, "join", notice(t("saved"))),
-          onBack: () => {
-            screen = "join";
-            render();
-          },
-        }),
-        top,
-      );
+    case "settings": {
+      const view = settingsScreen({
+        settings: settingsDraft ?? settings,
+        lang: language(),
+        onLanguage: (lang, draft) => {
+          settingsDraft = draft;
+          changeLanguage(lang);
+        },
+        onSave: (s) => void saveThen(s, "join", notice(t("saved"))),
+        onBack: () => {
+          settingsDraft = null;
+          screen = "join";
+          render();
+        },
+      });
+      show(view.el, top, view.close);
       break;
+    }
     case "class":
       renderClass();
       break;
@@ -110,10 +119,13 @@ function changeLanguage(lang: Lang): void {
 async function saveThen(next: Settings, then: typeof screen, top?: HTMLElement): Promise<void> {
   const result = await commands.saveSettings(next);
   if (result.status === "error") {
+    // The settings form shows again as it was typed, not as last saved.
+    if (screen === "settings") settingsDraft = next;
     render(notice(pick(result.error.message), "error"));
     return;
   }
   settings = next;
+  settingsDraft = null;
   screen = then;
   render(top);
 }

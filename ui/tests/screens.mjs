@@ -36,6 +36,11 @@ function mockTauri(scenario) {
   let next = 1;
   const listeners = [];
   const channels = [];
+  // The class's speaker-levels channel, and how often each command was called.
+  let levelsChannel = null;
+  let levelsIndex = 0;
+  const calls = {};
+  const channelId = (c) => (typeof c === "object" ? c.id : Number(String(c).split(":")[1]));
   window.__TAURI_INTERNALS__ = {
     transformCallback(cb) {
       const id = next++;
@@ -48,6 +53,7 @@ function mockTauri(scenario) {
     convertFileSrc: (p) => p,
     metadata: { currentWindow: { label: "main" }, currentWebview: { windowLabel: "main", label: "main" } },
     async invoke(cmd, args) {
+      calls[cmd] = (calls[cmd] ?? 0) + 1;
       switch (cmd) {
         case "plugin:event|listen":
           listeners.push(args.handler);
@@ -57,11 +63,25 @@ function mockTauri(scenario) {
         case "startup":
           return scenario.startup;
         case "watch_video":
-          channels.push(typeof args.frames === "object" ? args.frames.id : Number(String(args.frames).split(":")[1]));
+          channels.push(channelId(args.frames));
           return null;
         case "join":
           if (scenario.joinError) throw scenario.joinError;
+          levelsChannel = channelId(args.levels);
           return scenario.joined;
+        case "devices":
+          return scenario.devices;
+        case "test_microphone": {
+          // Like the app: levels ten times a second for a while, then the answer.
+          if (scenario.micTestError) throw scenario.micTestError;
+          const id = channelId(args.levels);
+          const levels = [0.05, 0.2, 0.55, 0.7, 0.4];
+          for (const [index, level] of levels.entries()) {
+            await new Promise((ok) => setTimeout(ok, 100));
+            callbacks.get(id)?.({ index, message: level });
+          }
+          return null;
+        }
         case "save_settings":
         case "set_video_tiles":
         case "video_frame_painted":
@@ -75,6 +95,10 @@ function mockTauri(scenario) {
     },
   };
   window.__mock = {
+    calls,
+    levels(round) {
+      if (levelsChannel !== null) callbacks.get(levelsChannel)?.({ index: levelsIndex++, message: round });
+    },
     emit(payload) {
       for (const id of listeners) callbacks.get(id)?.({ event: "class-changed", id: 0, payload: { class: 1, update: payload } });
     },
@@ -94,7 +118,37 @@ function mockTauri(scenario) {
   };
 }
 
-const settings = (lang) => ({ server: "wss://classe.exemple.fr/janus", name: "Camille Martin", language: lang, audio: "tone", video: "pattern" });
+// The chosen microphone is not plugged in (and never was in this run: its id shows).
+const settings = (lang) => ({
+  server: "wss://classe.exemple.fr/janus",
+  name: "Camille Martin",
+  language: lang,
+  audio: "microphone",
+  video: "camera",
+  microphone: "alsa_input.usb-Jabra_Evolve_20_SE_MS_A2B3C4D5E6F7-00.mono-fallback",
+  speakers: null,
+  camera: null,
+  voice: { echoCancellation: true, noiseSuppression: true, autoGain: true },
+});
+// Two microphones, two outputs, no camera.
+const devices = {
+  microphones: [
+    { id: "alsa_input.pci-0000_00_1f.3.analog-stereo", name: "Micro intégré (audio analogique stéréo)", isDefault: true },
+    { id: "alsa_input.usb-Logitech_H390-00.mono-fallback", name: "Casque USB Logitech H390", isDefault: false },
+  ],
+  speakers: [
+    { id: "alsa_output.pci-0000_00_1f.3.analog-stereo", name: "Haut-parleurs intégrés (audio analogique stéréo)", isDefault: true },
+    { id: "alsa_output.usb-Logitech_H390-00.analog-stereo", name: "Casque USB Logitech H390", isDefault: false },
+  ],
+  cameras: [],
+};
+const micBusy = {
+  code: "device",
+  message: {
+    fr: "« Casque USB Logitech H390 » ne s'ouvre pas pour le micro. Vérifiez qu'il est branché et qu'aucune autre application ne le garde, ou choisissez-en un autre dans les réglages.",
+    en: "\"Casque USB Logitech H390\" will not open for the microphone. Check that it is plugged in and that no other application holds it, or choose another one in Settings.",
+  },
+};
 const joined = { class: 1, me: { id: "11", name: "Camille Martin" }, room: "1234", server: "wss://classe.exemple.fr/janus", microphone: true, camera: true, pinNotice: null };
 const badPin = { code: "wrong_pin", message: { fr: "Le code PIN de la classe 1234 est incorrect. Vérifiez-le auprès de l'enseignant et réessayez.", en: "The PIN for class 1234 is wrong. Check it with your teacher and try again." } };
 
@@ -119,6 +173,27 @@ const screens = [
     act: async (page) => {
       await page.click("#open-settings");
       await page.waitForSelector("#settings");
+      // The lists arrived: the unplugged microphone stays chosen and says so; no camera is said plainly.
+      await page.waitForSelector("#microphone-unplugged:not([hidden])");
+      await page.waitForSelector("#no-camera:not([hidden])");
+      await page.click("#test-microphone");
+      await page.waitForFunction(() => Number(document.querySelector("#mic-test-meter")?.getAttribute("aria-valuenow")) > 0);
+      await page.waitForSelector("#mic-test-status.ok");
+    },
+  },
+  {
+    name: "settings-mic-error",
+    startup: (lang) => ({ settings: settings(lang), firstRun: false, systemLanguage: lang, notice: null, autoJoin: null }),
+    micTestError: micBusy,
+    selector: "#join",
+    act: async (page) => {
+      await page.click("#open-settings");
+      await page.waitForSelector("#microphone-unplugged:not([hidden])");
+      await page.selectOption("#microphone", "alsa_input.usb-Logitech_H390-00.mono-fallback");
+      await page.click("#test-microphone");
+      await page.waitForSelector("#mic-test-status.error");
+      // Scrolled to the test's outcome, as a teacher would see it.
+      await page.evaluate(() => document.querySelector("#mic-test-status").scrollIntoView({ block: "center" }));
     },
   },
   {
@@ -195,7 +270,7 @@ for (const size of [{ width: 1280, height: 800 }, { width: 760, height: 520 }]) 
       const errors = [];
       page.on("pageerror", (e) => errors.push(String(e)));
       page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      await page.addInitScript(mockTauri, { startup: s.startup(lang), joined, joinError: s.joinError });
+      await page.addInitScript(mockTauri, { startup: s.startup(lang), joined, joinError: s.joinError, devices, micTestError: s.micTestError });
       await page.goto(base);
       await page.waitForSelector(s.selector);
       if (s.act) await s.act(page);
@@ -211,10 +286,36 @@ for (const size of [{ width: 1280, height: 800 }, { width: 760, height: 520 }]) 
     }
   }
 }
+// The settings screen asks for the devices again every 3 s while it is open, and stops once left.
+{
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  const lang = "fr";
+  await page.addInitScript(mockTauri, { startup: { settings: settings(lang), firstRun: false, systemLanguage: lang, notice: null, autoJoin: null }, joined, devices });
+  await page.goto(base);
+  await page.click("#open-settings");
+  const asked = () => page.evaluate(() => window.__mock.calls.devices ?? 0);
+  try {
+    await page.waitForFunction(() => (window.__mock.calls.devices ?? 0) >= 2, null, { timeout: 5000 });
+  } catch {
+    failures.push(`settings: the device lists were not asked again within 5 s (asked ${await asked()} times)`);
+  }
+  await page.click("#settings-back");
+  await page.waitForSelector("#join");
+  const before = await asked();
+  await page.waitForTimeout(3500);
+  const after = await asked();
+  if (after !== before) failures.push(`settings: the device lists were still asked for after leaving the screen (${before} -> ${after})`);
+  failures.push(...errors.map((e) => `device refresh: console: ${e}`));
+  checked++;
+  await page.close();
+}
 await browser.close();
 server.close();
 if (failures.length) {
-  console.error(`screens: ${failures.length} of ${checked} renders have problems:\n${failures.join("\n")}`);
+  console.error(`screens: ${failures.length} of ${checked} checks have problems:\n${failures.join("\n")}`);
   process.exit(1);
 }
-console.log(`screens: ${checked} renders checked (${screens.length} screens x 2 languages x 2 sizes), no missing translation, no overflow`);
+console.log(`screens: ${checked - 1} renders checked (${screens.length} screens x 2 languages x 2 sizes), no missing translation, no overflow; device lists refreshed while the settings are open, not after`);
