@@ -2,7 +2,8 @@
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands, events, type AppError, type ClassChanged, type JoinRequest, type Settings, type SpeakerLevel } from "./bindings";
-import { applyUpdate, joinedState, togglePin, type ClassState } from "./classState";
+import { applyUpdate, dismissDeviceNotice, joinedState, togglePin, type ClassState } from "./classState";
+import { splitLevels } from "./devices";
 import { language, pick, setLanguage, t, type Lang } from "./i18n";
 import { ClassView } from "./screens/classView";
 import { notice } from "./screens/common";
@@ -144,6 +145,10 @@ function renderClass(): void {
         if (classState) classState = togglePin(classState, id);
         renderClass();
       },
+      onDismissDeviceNotice: () => {
+        if (classState) classState = dismissDeviceNotice(classState);
+        renderClass();
+      },
     });
     show(classView.el);
   }
@@ -182,8 +187,11 @@ async function joinClass(request: JoinRequest): Promise<void> {
   render();
   const levels = new Channel<SpeakerLevel[]>();
   levels.onmessage = (round) => {
+    // "me" is our own microphone, for its meter; the spotlight follows the others.
+    const { me, others } = splitLevels(round);
+    if (me !== null && screen === "class") classView?.setOwnLevel(me);
     const before = tracker.current;
-    tracker = trackSpeaker(tracker, round, Date.now());
+    tracker = trackSpeaker(tracker, others, Date.now());
     if (tracker.current !== before && screen === "class") renderClass();
   };
   let result;

@@ -149,6 +149,13 @@ const micBusy = {
     en: "\"Casque USB Logitech H390\" will not open for the microphone. Check that it is plugged in and that no other application holds it, or choose another one in Settings.",
   },
 };
+const deviceNotice = {
+  kind: "device",
+  message: {
+    fr: "« Casque USB Logitech H390 » ne répond plus : Estrade utilise « Micro intégré (audio analogique stéréo) » pour le micro.",
+    en: "\"Casque USB Logitech H390\" stopped responding: Estrade uses \"Micro intégré (audio analogique stéréo)\" for the microphone.",
+  },
+};
 const joined = { class: 1, me: { id: "11", name: "Camille Martin" }, room: "1234", server: "wss://classe.exemple.fr/janus", microphone: true, camera: true, pinNotice: null };
 const badPin = { code: "wrong_pin", message: { fr: "Le code PIN de la classe 1234 est incorrect. Vérifiez-le auprès de l'enseignant et réessayez.", en: "The PIN for class 1234 is wrong. Check it with your teacher and try again." } };
 
@@ -206,13 +213,42 @@ const screens = [
         for (const [id, name] of people) window.__mock.emit({ kind: "participant_joined", participant: { id, name } });
         window.__mock.emit({ kind: "publishing" });
         window.__mock.emit({ kind: "media_flowing", participant: { id: "21", name: "Léa Dupont-Moreau" }, media: "audio" });
-      });
+      }, null);
+      await page.evaluate((notice) => window.__mock.emit(notice), deviceNotice);
+      await page.evaluate(() => window.__mock.levels([{ participant: "21", level: 0.2 }, { participant: "me", level: 0.6 }]));
+      await page.waitForSelector("#device-notice:not([hidden])");
+      await page.waitForFunction(() => document.querySelector("#own-level")?.getAttribute("aria-valuenow") === "60");
       await page.waitForTimeout(200);
       await page.evaluate(() => {
         window.__mock.frame("21", 320, 180, 0);
         window.__mock.frame("me", 160, 90, 1);
       });
       await page.waitForFunction(() => (window.__estradePaint?.painted?.["21"] ?? 0) >= 1);
+    },
+  },
+  {
+    name: "class-muted",
+    startup: (lang) => ({ settings: settings(lang), firstRun: false, systemLanguage: lang, notice: null, autoJoin: { invite: "1234", name: "Camille Martin", pin: null, rememberPin: false } }),
+    selector: "#class",
+    act: async (page) => {
+      await page.evaluate((notice) => {
+        window.__mock.emit({ kind: "participant_joined", participant: { id: "21", name: "Léa" } });
+        window.__mock.emit({ kind: "publishing" });
+        window.__mock.emit(notice);
+      }, deviceNotice);
+      await page.waitForSelector("#device-notice:not([hidden])");
+      // A notice stays until dismissed.
+      await page.click("#dismiss-device-notice");
+      await page.waitForSelector("#device-notice[hidden]", { state: "attached" });
+      await page.click("#toggle-microphone");
+      await page.waitForSelector("#toggle-microphone[aria-pressed=true]");
+      await page.evaluate(() => window.__mock.levels([{ participant: "me", level: 0.8 }]));
+      await page.waitForTimeout(100);
+      const meter = await page.evaluate(() => {
+        const el = document.querySelector("#own-level");
+        return { off: el.classList.contains("off"), now: el.getAttribute("aria-valuenow"), fill: el.firstElementChild.style.width };
+      });
+      if (!meter.off || meter.now !== "0" || meter.fill !== "0%") throw new Error(`the muted microphone's meter is not off: ${JSON.stringify(meter)}`);
     },
   },
   {
