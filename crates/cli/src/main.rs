@@ -14,11 +14,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use estrade_core::peer::{LocalMedia, RemoteMediaSink};
-use estrade_devices::{Microphone, Speaker};
+use estrade_devices::{Camera, Microphone, Screen, Speaker, SCREEN_FPS};
 use estrade_media::voice::{SharedVoiceProcessor, VoiceSettings};
 use estrade_core::{ClassEvent, JoinOptions};
 use estrade_media::pattern::TestPattern;
-use estrade_media::{ToneSource, WavSource};
+use estrade_media::{MediaSwitch, ToneSource, WavSource};
 use estrade_rtc::{RtcConfig, WebrtcPeers};
 use estrade_ws::WsConnector;
 
@@ -67,7 +67,9 @@ struct JoinArgs {
     /// Send the microphone without automatic gain.
     #[arg(long)]
     no_auto_gain: bool,
-    /// Video to send: pattern (640x360, 15 fps, numbered frames) or none.
+    /// Video to send: pattern (640x360, 15 fps, numbered frames), pattern:WxH,
+    /// camera, camera:DEVICE, screen (the primary monitor), screen:MONITOR
+    /// (a name or id from `estrade-cli devices`, or window:ID, or part of a window title) or none.
     #[arg(long, default_value = "pattern")]
     send_video: VideoChoice,
     /// Leave after this many seconds (default: stay until Ctrl-C).
@@ -123,16 +125,24 @@ impl std::str::FromStr for AudioChoice {
 enum VideoChoice {
     /// The test pattern at this size.
     Pattern(u32, u32),
+    /// A camera: the first one, or the one named.
+    Camera(Option<String>),
+    /// A screen or window: the primary monitor, or the one named.
+    Screen(Option<String>),
     None,
 }
 
 impl std::str::FromStr for VideoChoice {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let expected = || format!("expected pattern, pattern:WIDTHxHEIGHT or none, got {s:?}");
+        let expected = || format!("expected pattern, pattern:WIDTHxHEIGHT, camera[:DEVICE], screen[:MONITOR] or none, got {s:?}");
         match s {
             "pattern" => Ok(VideoChoice::Pattern(640, 360)),
             "none" => Ok(VideoChoice::None),
+            "camera" => Ok(VideoChoice::Camera(None)),
+            "screen" => Ok(VideoChoice::Screen(None)),
+            _ if s.starts_with("camera:") => Ok(VideoChoice::Camera(s.strip_prefix("camera:").map(str::to_owned))),
+            _ if s.starts_with("screen:") => Ok(VideoChoice::Screen(s.strip_prefix("screen:").map(str::to_owned))),
             _ => {
                 let size = s.strip_prefix("pattern:").ok_or_else(expected)?;
                 let (w, h) = size.split_once('x').ok_or_else(expected)?;
@@ -179,7 +189,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Devices => {
-            record::print_json(&serde_json::json!({"audio": estrade_devices::list_audio()}));
+            let (monitors, windows) = estrade_devices::list_shareable();
+            record::print_json(&serde_json::json!({
+                "audio": estrade_devices::list_audio(),
+                "cameras": estrade_devices::list_cameras(),
+                "monitors": monitors,
+                "windows": windows,
+            }));
             ExitCode::SUCCESS
         }
     }
@@ -222,8 +238,12 @@ fn local_media(args: &JoinArgs, voice: &SharedVoiceProcessor) -> anyhow::Result<
         }
         AudioChoice::None => None,
     };
-    let video: Option<Box<dyn estrade_media::VideoSource>> = match args.send_video {
-        VideoChoice::Pattern(w, h) => Some(Box::new(TestPattern::new(w, h, 15))),
+    let video: Option<Box<dyn estrade_media::VideoSource>> = match &args.send_video {
+        VideoChoice::Pattern(w, h) => Some(Box::new(TestPattern::new(*w, *h, 15))),
+        VideoChoice::Camera(device) => {
+            Some(Box::new(Camera::open(device.as_deref(), MediaSwitch::new(true), device_notices()).map_err(device_error)?))
+        }
+        VideoChoice::Screen(which) => Some(Box::new(Screen::open(which.as_deref(), SCREEN_FPS).map_err(device_error)?)),
         VideoChoice::None => None,
     };
     Ok(LocalMedia { audio, video })

@@ -49,6 +49,9 @@ struct Remote {
     joined_at_ms: Option<u64>,
     left_at_ms: Option<u64>,
     errors: Vec<String>,
+    /// The last picture, written out as a greyscale image (its luma) at the end.
+    last_frame: Option<VideoFrame>,
+    stem: String,
 }
 
 /// Receives remote media, records it, and counts it.
@@ -85,6 +88,7 @@ impl Recorder {
         if taken.iter().any(|n| file_stem(n) == stem) {
             stem = format!("{stem}-{}", who.id);
         }
+        remote.stem = stem.clone();
         let spec = hound::WavSpec { channels: 1, sample_rate: AUDIO_SAMPLE_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
         match hound::WavWriter::create(dir.join(format!("{stem}.wav")), spec) {
             Ok(w) => remote.wav = Some(w),
@@ -130,6 +134,9 @@ impl Recorder {
             }
             if let Some(mut csv) = r.csv.take() {
                 csv.flush().context("cannot finish a frame log")?;
+            }
+            if let (Some(dir), Some(frame)) = (&self.dir, r.last_frame.take()) {
+                write_pgm(&dir.join(format!("{}.last-frame.pgm", r.stem)), &frame).context("cannot write the last frame")?;
             }
             // Measure the tone on the last seconds, past any start-up transient.
             let tone = tone_frequency(&r.recent_audio, AUDIO_SAMPLE_RATE).map(|hz| (hz * 100.0).round() / 100.0);
@@ -178,8 +185,12 @@ impl RemoteMediaSink for Recorder {
     fn video(&self, from: &Participant, frame: &VideoFrame) {
         let number = read_frame_number(frame);
         let t = now_ms();
+        let keep = self.dir.is_some();
         self.with_remote(from, |r| {
             r.video_frames += 1;
+            if keep {
+                r.last_frame = Some(frame.clone());
+            }
             r.size = Some((frame.width, frame.height));
             if let Some(n) = number {
                 r.numbered_frames += 1;
@@ -213,6 +224,14 @@ impl<A: RemoteMediaSink, B: RemoteMediaSink> RemoteMediaSink for Both<A, B> {
         self.0.video(from, frame);
         self.1.video(from, frame);
     }
+}
+
+/// The luma plane of a frame as a binary PGM image (viewable, and easy to compare).
+fn write_pgm(path: &std::path::Path, frame: &VideoFrame) -> std::io::Result<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    write!(out, "P5\n{} {}\n255\n", frame.width, frame.height)?;
+    out.write_all(frame.y())?;
+    out.flush()
 }
 
 /// A file name from a display name: letters, digits, '-' and '_' only.

@@ -14,6 +14,8 @@ pub enum DeviceKind {
     Speakers,
     /// A camera.
     Camera,
+    /// A screen or window to share.
+    Screen,
 }
 
 impl std::fmt::Display for DeviceKind {
@@ -28,6 +30,7 @@ impl DeviceKind {
             DeviceKind::Microphone => ("le micro", "the microphone"),
             DeviceKind::Speakers => ("la sortie son", "the speakers"),
             DeviceKind::Camera => ("la caméra", "the camera"),
+            DeviceKind::Screen => ("le partage d'écran", "screen sharing"),
         }
     }
 }

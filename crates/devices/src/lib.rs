@@ -1,5 +1,5 @@
 //! Real devices for Estrade: the microphone and speakers through `cpal`, the
-//! camera through `nokhwa`.
+//! camera through `nokhwa`, the screen through `xcap`.
 //!
 //! Each device implements the core's own interfaces (`AudioSource`,
 //! `RemoteMediaSink`), so the core never knows whether it talks to a sound card
@@ -10,6 +10,7 @@ mod audio;
 mod camera;
 mod error;
 mod microphone;
+mod screen;
 mod speaker;
 mod stream;
 
@@ -17,4 +18,5 @@ pub use audio::{list_audio, AudioDeviceInfo, AudioDevices};
 pub use camera::{list_cameras, Camera, CameraInfo};
 pub use error::{DeviceError, DeviceKind, DeviceNotice, Notify};
 pub use microphone::{Microphone, MicrophoneLevel};
+pub use screen::{list_shareable, Screen, ShareableInfo, SCREEN_FPS};
 pub use speaker::{PlaybackStats, Speaker};

@@ -1,0 +1,139 @@
+//! Screen sharing under a real X server: a known picture on an Xvfb screen,
+//! captured by one estrade-cli through xcap, sent through a real Janus, and
+//! decoded by another: it must arrive with a luma PSNR above 30 dB.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use estrade_tests::{scratch, LocalJanus};
+
+const ROOM: u64 = 1234;
+const WIDTH: u32 = 1280;
+const HEIGHT: u32 = 720;
+
+/// A slide-like picture: a soft gradient, coloured boxes, and lines of
+/// "text" (dark strokes two to three pixels wide).
+fn slide() -> Vec<[u8; 3]> {
+    let mut px = Vec::with_capacity((WIDTH * HEIGHT) as usize);
+    for y in 0..HEIGHT {
+        for x in 0..WIDTH {
+            let mut c = [235 - (y * 40 / HEIGHT) as u8, 240, 250 - (x * 30 / WIDTH) as u8];
+            if (80..200).contains(&y) && (60..500).contains(&x) {
+                c = [30, 90, 170]; // a title bar
+            }
+            if (300..640).contains(&y) && (760..1200).contains(&x) {
+                c = [200, 60 + ((x - 760) / 4) as u8, 40]; // a picture
+            }
+            let line = (y.saturating_sub(260)) % 40;
+            if (260..660).contains(&y) && (60..700).contains(&x) && line < 18 && (x / 9 + y / 40) % 7 != 0 && (x % 9) < 3 {
+                c = [20, 20, 20]; // words
+            }
+            px.push(c);
+        }
+    }
+    px
+}
+
+fn write_ppm(path: &Path, px: &[[u8; 3]]) {
+    let mut bytes = format!("P6\n{WIDTH} {HEIGHT}\n255\n").into_bytes();
+    bytes.extend(px.iter().flatten());
+    std::fs::write(path, bytes).expect("write the slide");
+}
+
+fn read_pgm(path: &Path) -> (u32, u32, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = String::from_utf8_lossy(&bytes[..20.min(bytes.len())]).to_string();
+    let mut fields = text.split_whitespace();
+    assert_eq!(fields.next(), Some("P5"));
+    let w: u32 = fields.next().and_then(|v| v.parse().ok()).expect("width");
+    let h: u32 = fields.next().and_then(|v| v.parse().ok()).expect("height");
+    let pixels = bytes[bytes.len() - (w * h) as usize..].to_vec();
+    (w, h, pixels)
+}
+
+/// BT.601 limited-range luma, as the sender converts.
+fn luma(c: [u8; 3]) -> f64 {
+    16.0 + (65.481 * f64::from(c[0]) + 128.553 * f64::from(c[1]) + 24.966 * f64::from(c[2])) / 255.0
+}
+
+fn psnr(expected: &[f64], got: &[u8]) -> f64 {
+    let mse = expected.iter().zip(got).map(|(e, &g)| (e - f64::from(g)).powi(2)).sum::<f64>() / expected.len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
+}
+
+/// An X server inside the test's namespace, stopped by PID on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start(janus: &LocalJanus) -> Self {
+        let n = (std::process::id() % 400) + 100;
+        let display = format!(":{n}");
+        // -noreset: otherwise the server resets when `display` disconnects,
+        // and the picture it painted on the root window is gone.
+        let child = janus
+            .command(Path::new("Xvfb"))
+            .args([display.as_str(), "-screen", "0", &format!("{WIDTH}x{HEIGHT}x24"), "-nolisten", "tcp", "-noreset"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb starts (scripts/setup installs it)");
+        Xvfb { child, display }
+    }
+
+    /// Shows `picture` on the whole screen, once the server is up.
+    fn show(&self, janus: &LocalJanus, picture: &Path) {
+        let socket = format!("/tmp/.X11-unix/X{}", &self.display[1..]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !Path::new(&socket).exists() {
+            assert!(Instant::now() < deadline, "Xvfb {} did not come up", self.display);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // `display -window root` paints the root window and exits with 1 even
+        // when it worked: the PSNR below is the real check.
+        let out = janus.command(Path::new("display")).env("DISPLAY", &self.display).args(["-window", "root"]).arg(picture).output().expect("imagemagick's display runs");
+        assert!(out.stderr.is_empty(), "display: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_shared_screen_arrives_sharp() {
+    let dir = scratch("screen");
+    let picture = slide();
+    let ppm = dir.join("slide.ppm");
+    write_ppm(&ppm, &picture);
+    let janus = LocalJanus::start();
+    let x = Xvfb::start(&janus);
+    x.show(&janus, &ppm);
+    let received = scratch("screen-received");
+    let viewer = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "10", "--record", received.to_str().unwrap()]);
+    let mut presenter_cmd = janus.command(&estrade_tests::cli_binary());
+    presenter_cmd.env("DISPLAY", &x.display).args(["join", "--server", &janus.server, "--room", &ROOM.to_string(), "--name", "Alice", "--ice-addr", &janus.ice_addr]);
+    presenter_cmd.args(["--send-audio", "none", "--send-video", "screen", "--duration", "9"]);
+    let presenter = estrade_tests::Client::spawn_command("Alice", presenter_cmd);
+    let presenter = presenter.wait(Duration::from_secs(30));
+    let viewer = viewer.wait(Duration::from_secs(30));
+    assert!(presenter.status.success(), "presenter failed: {}", presenter.stderr);
+    assert!(viewer.status.success(), "viewer failed: {}", viewer.stderr);
+    let totals = viewer.totals("Alice");
+    eprintln!("received: {totals}");
+    assert_eq!(totals["video_size"], format!("{WIDTH}x{HEIGHT}"), "sent at the screen's size");
+    let fps = totals["video_frames"].as_f64().unwrap_or(0.0) / 8.0;
+    assert!(fps >= 5.0, "screen share at {fps:.1} fps, below 5");
+    let (w, h, got) = read_pgm(&received.join("Alice.last-frame.pgm"));
+    assert_eq!((w, h), (WIDTH, HEIGHT));
+    let expected: Vec<f64> = picture.iter().map(|&c| luma(c)).collect();
+    let quality = psnr(&expected, &got);
+    eprintln!("screen share: {fps:.1} fps, luma PSNR {quality:.1} dB");
+    assert!(quality > 30.0, "the slide arrived at {quality:.1} dB PSNR (<= 30)");
+}
