@@ -3,7 +3,7 @@
 //! decoded by another: it must arrive with a luma PSNR above 30 dB.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use estrade_tests::{scratch, LocalJanus};

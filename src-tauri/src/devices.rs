@@ -38,7 +38,7 @@ pub fn test_microphone(device: Option<&str>, mut report: impl FnMut(f32) -> bool
     while start.elapsed() < TEST_LENGTH {
         microphone.next_frame();
         frames += 1;
-        if frames % TEST_REPORT_EVERY == 0 && !report(meter(level.rms())) {
+        if frames.is_multiple_of(TEST_REPORT_EVERY) && !report(meter(level.rms())) {
             break;
         }
         // Paced like a class (the source never waits by itself).
