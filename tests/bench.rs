@@ -3,11 +3,11 @@
 //! the comparison peer. Run through `scripts/bench` (release build, root). Not
 //! a test: it asserts nothing, it measures and prints a Markdown report.
 
-use std::collections::HashMap;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use estrade_tests::browser::{chromium, chromium_result, stop};
+use estrade_tests::cost::measure;
 use estrade_tests::LocalJanus;
 
 const JOINS: usize = 20;
@@ -16,73 +16,6 @@ const WINDOW: Duration = Duration::from_secs(20);
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ticks_per_second() -> f64 {
-    let out = Command::new("getconf").arg("CLK_TCK").output().expect("getconf");
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(100.0)
-}
-
-/// A process and all its descendants.
-fn tree(root_pid: u32) -> Vec<u32> {
-    let mut parent_of: HashMap<u32, u32> = HashMap::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let Some(after) = stat.rsplit_once(')').map(|(_, a)| a.to_owned()) else { continue };
-        if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-            parent_of.insert(pid, ppid);
-        }
-    }
-    let mut all = vec![root_pid];
-    let mut i = 0;
-    while i < all.len() {
-        let p = all[i];
-        all.extend(parent_of.iter().filter(|(_, pp)| **pp == p).map(|(c, _)| *c));
-        i += 1;
-    }
-    all
-}
-
-/// CPU ticks used so far by a process tree.
-fn cpu_ticks(root_pid: u32) -> u64 {
-    tree(root_pid)
-        .iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
-        .filter_map(|stat| {
-            let after = stat.rsplit_once(')')?.1.to_owned();
-            let f: Vec<&str> = after.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-        })
-        .sum()
-}
-
-/// (summed peak RSS, summed PSS) of a process tree, in MiB.
-fn memory_mib(root_pid: u32) -> (f64, f64) {
-    let field = |text: &str, key: &str| -> f64 {
-        text.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-    };
-    let (mut hwm, mut pss) = (0.0, 0.0);
-    for pid in tree(root_pid) {
-        hwm += std::fs::read_to_string(format!("/proc/{pid}/status")).map(|s| field(&s, "VmHWM:")).unwrap_or(0.0);
-        pss += std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).map(|s| field(&s, "Pss:")).unwrap_or(0.0);
-    }
-    (hwm / 1024.0, pss / 1024.0)
-}
-
-struct Cost {
-    cpu_percent: f64,
-    peak_rss_mib: f64,
-    pss_mib: f64,
-}
-
-/// Measures a running process tree over the window.
-fn measure(pid: u32) -> Cost {
-    let (t0, c0) = (Instant::now(), cpu_ticks(pid));
-    std::thread::sleep(WINDOW);
-    let (c1, elapsed) = (cpu_ticks(pid), t0.elapsed().as_secs_f64());
-    let (peak_rss_mib, pss_mib) = memory_mib(pid);
-    Cost { cpu_percent: (c1.saturating_sub(c0)) as f64 / ticks_per_second() / elapsed * 100.0, peak_rss_mib, pss_mib }
 }
 
 fn main() {
@@ -118,13 +51,13 @@ fn main() {
     // Cost of receiving one participant (Opus + VP8 640x360 15 fps), each alone with the publisher.
     let receiver = janus.join("Receiver", 1234, &["--send-audio", "none", "--send-video", "none", "--duration", "40"]);
     std::thread::sleep(Duration::from_secs(3));
-    let estrade_rx = measure(receiver.pid());
-    let publisher_cost = measure(publisher.pid());
+    let estrade_rx = measure(receiver.pid(), WINDOW);
+    let publisher_cost = measure(publisher.pid(), WINDOW);
     drop(receiver);
     let mut browser = chromium(&janus, "mode=receive&seconds=120");
     chromium_result(&mut browser, "receiving");
     std::thread::sleep(Duration::from_secs(2));
-    let chromium_rx = measure(browser.id());
+    let chromium_rx = measure(browser.id(), WINDOW);
     stop(browser);
     drop(publisher);
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod browser;
+pub mod cost;
 pub mod proxy;
 pub mod pulse;
 

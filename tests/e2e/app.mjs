@@ -13,7 +13,7 @@
 //
 // Prints one JSON line (the results) and exits non-zero on a failed check.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 
@@ -131,6 +131,15 @@ function keychainLookup(server, room) {
   }
 }
 
+/** RMS (0..1) of a 16-bit mono WAV file, past its 44-byte header. */
+function wavRms(path) {
+  const bytes = readFileSync(path);
+  const samples = new Int16Array(bytes.buffer.slice(bytes.byteOffset + 44, bytes.byteOffset + bytes.length - ((bytes.length - 44) % 2)));
+  let sum = 0;
+  for (const s of samples) sum += (s / 32768) ** 2;
+  return samples.length ? Math.sqrt(sum / samples.length) : 0;
+}
+
 async function e2e() {
   await startApp();
   // First run: server and name.
@@ -176,8 +185,24 @@ async function e2e() {
   check(paintedAfter - paintedBefore >= 10, `frames painted in 2 s: ${paintedAfter - paintedBefore}`);
   const latencies = (await paintStats()).latencies.slice().sort((x, y) => x - y);
   results.latencyP50 = latencies[Math.floor(latencies.length / 2)];
+  // Real devices: speech played into the virtual microphone moves our own
+  // level meter, and the CLI's tone comes out of the virtual speakers.
+  const speech = join(process.env.E2E_WORK, "speech.wav");
+  execFileSync("espeak-ng", ["-v", "fr", "-w", speech, "Bonjour à tous, je vérifie mon micro."]);
+  const playing = spawn("paplay", ["-d", "vmic", speech], { stdio: "ignore" });
+  results.ownLevel = await waitFor(`const v = Number(document.querySelector('#own-level')?.getAttribute('aria-valuenow')); return v > 20 ? v : null;`, "our own level meter to move with speech", 8000);
+  playing.kill();
+  const heard = join(process.env.E2E_WORK, "speakers.wav");
+  try {
+    execFileSync("parecord", ["-d", "vspk.monitor", "--rate=48000", "--channels=1", "--format=s16le", "--file-format=wav", heard], { timeout: 1500, killSignal: "SIGINT" });
+  } catch {
+    // Stopped by the timeout, as meant (SIGINT: the WAV header is written).
+  }
+  results.speakersRms = wavRms(heard);
+  check(results.speakersRms > 0.01, `the remote tone comes out of the speakers (RMS ${results.speakersRms})`);
   await click("#toggle-microphone");
   await waitFor(`return document.querySelector('#toggle-microphone').getAttribute('aria-pressed') === 'true';`, "microphone off");
+  await waitFor(`return document.querySelector('#own-level')?.getAttribute('aria-valuenow') === '0';`, "the meter to show nothing while muted");
   await leave();
   results.left = true;
 

@@ -67,7 +67,7 @@ struct JoinArgs {
     /// Send the microphone without automatic gain.
     #[arg(long)]
     no_auto_gain: bool,
-    /// Video to send: pattern (640x360, 15 fps, numbered frames), pattern:WxH,
+    /// Video to send: pattern (640x360, 15 fps, numbered frames), pattern:WxH[@FPS],
     /// camera, camera:DEVICE, screen (the primary monitor), screen:MONITOR
     /// (a name or id from `estrade-cli devices`, or window:ID, or part of a window title) or none.
     #[arg(long, default_value = "pattern")]
@@ -123,8 +123,8 @@ impl std::str::FromStr for AudioChoice {
 
 #[derive(Debug, Clone)]
 enum VideoChoice {
-    /// The test pattern at this size.
-    Pattern(u32, u32),
+    /// The test pattern at this size and rate.
+    Pattern(u32, u32, u32),
     /// A camera: the first one, or the one named.
     Camera(Option<String>),
     /// A screen or window: the primary monitor, or the one named.
@@ -135,22 +135,27 @@ enum VideoChoice {
 impl std::str::FromStr for VideoChoice {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let expected = || format!("expected pattern, pattern:WIDTHxHEIGHT, camera[:DEVICE], screen[:MONITOR] or none, got {s:?}");
+        let expected = || format!("expected pattern, pattern:WIDTHxHEIGHT[@FPS], camera[:DEVICE], screen[:MONITOR] or none, got {s:?}");
         match s {
-            "pattern" => Ok(VideoChoice::Pattern(640, 360)),
+            "pattern" => Ok(VideoChoice::Pattern(640, 360, 15)),
             "none" => Ok(VideoChoice::None),
             "camera" => Ok(VideoChoice::Camera(None)),
             "screen" => Ok(VideoChoice::Screen(None)),
             _ if s.starts_with("camera:") => Ok(VideoChoice::Camera(s.strip_prefix("camera:").map(str::to_owned))),
             _ if s.starts_with("screen:") => Ok(VideoChoice::Screen(s.strip_prefix("screen:").map(str::to_owned))),
             _ => {
-                let size = s.strip_prefix("pattern:").ok_or_else(expected)?;
+                let spec = s.strip_prefix("pattern:").ok_or_else(expected)?;
+                let (size, fps) = spec.split_once('@').unwrap_or((spec, "15"));
+                let fps: u32 = fps.parse().map_err(|_| expected())?;
                 let (w, h) = size.split_once('x').ok_or_else(expected)?;
                 let (w, h): (u32, u32) = (w.parse().map_err(|_| expected())?, h.parse().map_err(|_| expected())?);
                 if !(544..=1920).contains(&w) || !(48..=1080).contains(&h) {
                     return Err(format!("pattern size must be 544x48 to 1920x1080, got {w}x{h}"));
                 }
-                Ok(VideoChoice::Pattern(w & !1, h & !1))
+                if !(1..=30).contains(&fps) {
+                    return Err(format!("pattern rate must be 1 to 30 frames a second, got {fps}"));
+                }
+                Ok(VideoChoice::Pattern(w & !1, h & !1, fps))
             }
         }
     }
@@ -239,7 +244,7 @@ fn local_media(args: &JoinArgs, voice: &SharedVoiceProcessor) -> anyhow::Result<
         AudioChoice::None => None,
     };
     let video: Option<Box<dyn estrade_media::VideoSource>> = match &args.send_video {
-        VideoChoice::Pattern(w, h) => Some(Box::new(TestPattern::new(*w, *h, 15))),
+        VideoChoice::Pattern(w, h, fps) => Some(Box::new(TestPattern::new(*w, *h, *fps))),
         VideoChoice::Camera(device) => {
             Some(Box::new(Camera::open(device.as_deref(), MediaSwitch::new(true), device_notices()).map_err(device_error)?))
         }

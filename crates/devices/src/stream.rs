@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::{DeviceError, DeviceKind, DeviceNotice, Notify};
 
-/// How long a device may deliver nothing before it is taken as gone.
+/// How long a microphone may deliver nothing before it is taken as gone.
 const SILENT_DEVICE: Duration = Duration::from_secs(2);
 /// How often an open device is checked for being still plugged in.
 const PRESENCE_CHECK: Duration = Duration::from_secs(1);
@@ -144,7 +144,10 @@ impl<S: OpenStream> Keeper<S> {
                 self.seen_callbacks = callbacks;
                 self.seen_at = now;
             }
-            let stalled = now.duration_since(self.seen_at) > SILENT_DEVICE;
+            // Only a microphone is watched for stalls: PulseAudio may pause
+            // asking an output for sound for seconds (seen with a second
+            // client in the same process), which is not a failure.
+            let stalled = self.kind == DeviceKind::Microphone && now.duration_since(self.seen_at) > SILENT_DEVICE;
             if let Some(reason) = failure.or_else(|| stalled.then(|| "the device stopped delivering sound".to_owned())) {
                 let device = live.device_name().to_owned();
                 tracing::warn!(%device, %reason, "audio device failed");

@@ -67,6 +67,9 @@ fn echo_canceller_config() -> EchoCanceller3Config {
     config.suppressor.normal_tuning.mask_hf.enr_suppress = 0.3;
     config.suppressor.nearend_tuning.mask_hf.enr_transparent = 0.3;
     config.suppressor.nearend_tuning.mask_hf.enr_suppress = 0.6;
+    // With headphones there is no echo at all: the HMM classifier notices it
+    // sooner and more surely than the legacy counter, and stops suppressing.
+    config.transparent_mode.use_hmm = true;
     config
 }
 
