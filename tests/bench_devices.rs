@@ -31,18 +31,18 @@ fn estrade_sender(janus: &LocalJanus, pulse: &LocalPulse, video: &str) -> Cost {
     cost
 }
 
-/// Chromium publishing its fake microphone (and camera at `video` = "W,H,FPS").
-fn chromium_sender(janus: &LocalJanus, video: Option<&str>) -> Cost {
+/// Chromium publishing its fake microphone (and camera at `video` = "W,H,FPS");
+/// with what it really sends ("W×H at F fps", when video).
+fn chromium_sender(janus: &LocalJanus, video: Option<&str>) -> (Cost, String) {
     let query = match video {
         Some(v) => format!("mode=publish&seconds=60&video={v}"),
         None => "mode=publish&seconds=60".to_owned(),
     };
     let mut browser = chromium(janus, &query);
-    chromium_result(&mut browser, "publishing");
-    std::thread::sleep(Duration::from_secs(4));
+    let sent = chromium_result(&mut browser, "publishing");
     let cost = measure(browser.id(), WINDOW);
     stop(browser);
-    cost
+    (cost, format!("{}×{} at {} fps", sent["width"], sent["height"], sent["fps"]))
 }
 
 fn main() {
@@ -59,8 +59,8 @@ fn main() {
 
     let audio = estrade_sender(&janus, &pulse, "none");
     let audio_video = estrade_sender(&janus, &pulse, "pattern:1280x720@30");
-    let chromium_audio = chromium_sender(&janus, None);
-    let chromium_audio_video = chromium_sender(&janus, Some("1280,720,30"));
+    let (chromium_audio, _) = chromium_sender(&janus, None);
+    let (chromium_audio_video, chromium_sent) = chromium_sender(&janus, Some("1280,720,30"));
     let _ = talking.kill();
     let _ = talking.wait();
 
@@ -102,7 +102,7 @@ fn main() {
     row("Chromium + janus.js: fake microphone + its audio processing + Opus", &chromium_audio);
     println!("| **ratio, audio** | **{:.2}** | | |", audio.cpu_percent / chromium_audio.cpu_percent);
     row("estrade-cli: the same + 1280×720 30 fps video, VP8", &audio_video);
-    row("Chromium + janus.js: the same + fake camera 1280×720 30 fps", &chromium_audio_video);
+    row(&format!("Chromium + janus.js: the same + fake camera asked for 1280×720 30 fps (sent: {chromium_sent})"), &chromium_audio_video);
     println!("| **ratio, audio + video** | **{:.2}** | | |\n", audio_video.cpu_percent / chromium_audio_video.cpu_percent);
     let at = |p: f64| delays[((p * delays.len() as f64).ceil() as usize).clamp(1, delays.len()) - 1];
     println!(
