@@ -106,6 +106,17 @@ fn scratch_for_nobody(label: &str) -> std::path::PathBuf {
 
 /// Waits for sender Alice and recorder Bruno of a loss test, checks both left
 /// cleanly and Alice's 440 Hz tone came through true; returns Bruno's outcome.
+/// Waits until the recording of `who` holds half a second of audio (on a
+/// loaded machine the connection may take longer than usual to come up).
+fn wait_for_audio(dir: &std::path::Path, who: &str) {
+    let wav = dir.join(format!("{who}.wav"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::fs::metadata(&wav).map(|m| m.len()).unwrap_or(0) < 48_000 {
+        assert!(std::time::Instant::now() < deadline, "no audio from {who} within 15 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn finish_under_loss(a: estrade_tests::Client, b: estrade_tests::Client, dir: &std::path::Path) -> Outcome {
     let b = b.wait(Duration::from_secs(30));
     let a = a.wait(Duration::from_secs(30));
@@ -125,8 +136,8 @@ fn uplink_loss_is_repaired_by_retransmission() {
     let a = janus.join_as_nobody("Alice", ROOM, &["--send-audio", "tone:440", "--duration", "12"]);
     std::thread::sleep(Duration::from_millis(300));
     let b = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "11", "--record", dir.to_str().unwrap()]);
-    // Loss starts once the class is running: this is about media, not handshakes.
-    std::thread::sleep(Duration::from_secs(2));
+    // Loss starts once media flows: this is about media, not handshakes.
+    wait_for_audio(&dir, "Alice");
     janus.sh(&format!(
         "iptables -A OUTPUT -p udp -m owner --uid-owner {} -m statistic --mode random --probability 0.05 -j DROP",
         estrade_tests::NOBODY
@@ -148,8 +159,8 @@ fn downlink_loss_recovers_through_keyframe_requests() {
     let a = janus.join_as_nobody("Alice", ROOM, &["--send-audio", "tone:440", "--duration", "12"]);
     std::thread::sleep(Duration::from_millis(300));
     let b = janus.join_as_nobody("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "11", "--record", dir.to_str().unwrap()]);
-    // Loss starts once the class is running: this is about media, not handshakes.
-    std::thread::sleep(Duration::from_secs(2));
+    // Loss starts once media flows: this is about media, not handshakes.
+    wait_for_audio(&dir, "Alice");
     janus.sh("iptables -A OUTPUT -p udp -m owner --uid-owner 0 -m statistic --mode random --probability 0.03 -j DROP");
     let b = finish_under_loss(a, b, &dir);
     let frames = read_frames(&dir.join("Alice.frames.csv"));

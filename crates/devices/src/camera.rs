@@ -9,8 +9,8 @@ use std::time::Duration;
 use estrade_media::{MediaSwitch, VideoFrame, VideoSource};
 use nokhwa::pixel_format::RgbFormat;
 use nokhwa::utils::{ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType};
-use yuv::{rgb_to_yuv420, YuvChromaSubsampling, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix};
 
+use crate::i420::{to_i420, Packed};
 use crate::{DeviceError, DeviceKind, DeviceNotice, Notify};
 
 /// The format asked for; the camera gives the closest it has.
@@ -188,7 +188,7 @@ impl Capture {
             };
             match open.frame().and_then(|b| b.decode_image::<RgbFormat>()) {
                 Ok(rgb) => {
-                    if let Some(frame) = to_i420(rgb.width(), rgb.height(), rgb.as_raw()) {
+                    if let Some(frame) = to_i420(rgb.width(), rgb.height(), rgb.as_raw(), Packed::Rgb) {
                         *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(frame);
                     }
                 }
@@ -201,34 +201,9 @@ impl Capture {
     }
 }
 
-/// Packed RGB to I420 (even sizes; an odd last row or column is dropped).
-pub(crate) fn to_i420(width: u32, height: u32, rgb: &[u8]) -> Option<VideoFrame> {
-    let (w, h) = (width & !1, height & !1);
-    if w == 0 || h == 0 || rgb.len() < (width * height * 3) as usize {
-        return None;
-    }
-    let mut planar = YuvPlanarImageMut::<u8>::alloc(w, h, YuvChromaSubsampling::Yuv420);
-    rgb_to_yuv420(&mut planar, rgb, width * 3, YuvRange::Limited, YuvStandardMatrix::Bt601, YuvConversionMode::Balanced).ok()?;
-    let mut data = Vec::with_capacity((w * h * 3 / 2) as usize);
-    data.extend_from_slice(planar.y_plane.borrow());
-    data.extend_from_slice(planar.u_plane.borrow());
-    data.extend_from_slice(planar.v_plane.borrow());
-    Some(VideoFrame { width: w, height: h, data })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rgb_converts_to_i420_of_even_size() {
-        let (w, h) = (5u32, 3u32);
-        let rgb: Vec<u8> = (0..w * h).flat_map(|_| [255u8, 255, 255]).collect();
-        let frame = to_i420(w, h, &rgb).expect("converts");
-        assert_eq!((frame.width, frame.height), (4, 2));
-        assert_eq!(frame.data.len(), 4 * 2 * 3 / 2);
-        assert!(frame.y().iter().all(|&y| y >= 234), "white is bright: {:?}", frame.y());
-    }
 
     #[test]
     fn no_camera_is_a_plain_error() {

@@ -9,6 +9,7 @@
 mod audio;
 mod camera;
 mod error;
+mod i420;
 mod microphone;
 mod screen;
 mod speaker;

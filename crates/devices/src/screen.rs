@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use estrade_media::{VideoFrame, VideoSource};
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use yuv::{rgba_to_yuv420, YuvChromaSubsampling, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix};
 
+use crate::i420::{to_i420, Packed};
 use crate::{DeviceError, DeviceKind};
 
 /// The largest picture sent: 1080p.
@@ -219,13 +219,7 @@ impl Converter {
             self.scaled = dst.into_vec();
             &self.scaled
         };
-        let mut planar = YuvPlanarImageMut::<u8>::alloc(w, h, YuvChromaSubsampling::Yuv420);
-        rgba_to_yuv420(&mut planar, rgba, w * 4, YuvRange::Limited, YuvStandardMatrix::Bt601, YuvConversionMode::Balanced).ok()?;
-        let mut data = Vec::with_capacity((w * h * 3 / 2) as usize);
-        data.extend_from_slice(planar.y_plane.borrow());
-        data.extend_from_slice(planar.u_plane.borrow());
-        data.extend_from_slice(planar.v_plane.borrow());
-        Some(VideoFrame { width: w, height: h, data })
+        to_i420(w, h, rgba, Packed::Rgba)
     }
 }
 
