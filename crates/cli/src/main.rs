@@ -233,12 +233,12 @@ fn voice_settings(args: &JoinArgs) -> VoiceSettings {
     }
 }
 
-fn local_media(args: &JoinArgs, voice: &SharedVoiceProcessor) -> anyhow::Result<LocalMedia> {
+fn local_media(args: &JoinArgs, voice: Option<&SharedVoiceProcessor>) -> anyhow::Result<LocalMedia> {
     let audio: Option<Box<dyn estrade_media::AudioSource>> = match &args.send_audio {
         AudioChoice::Tone(hz) => Some(Box::new(ToneSource::new(*hz))),
         AudioChoice::Wav(path) => Some(Box::new(WavSource::open(path)?)),
         AudioChoice::Mic(device) => {
-            let mic = Microphone::open(device.as_deref(), Some(voice.clone()), device_notices()).map_err(device_error)?;
+            let mic = Microphone::open(device.as_deref(), voice.cloned(), device_notices()).map_err(device_error)?;
             Some(Box::new(mic))
         }
         AudioChoice::None => None,
@@ -255,15 +255,15 @@ fn local_media(args: &JoinArgs, voice: &SharedVoiceProcessor) -> anyhow::Result<
 }
 
 async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
-    // One voice processor for the call: the speakers feed it what they play,
-    // so the microphone's echo of it can be removed.
-    let voice = SharedVoiceProcessor::start(voice_settings(&args));
-    let media = local_media(&args, &voice)?;
+    // One voice processor for the call, when a microphone is sent: the
+    // speakers feed it what they play, so the microphone's echo can be removed.
+    let voice = matches!(args.send_audio, AudioChoice::Mic(_)).then(|| SharedVoiceProcessor::start(voice_settings(&args)));
+    let media = local_media(&args, voice.as_ref())?;
     let recorder = Arc::new(record::Recorder::new(args.record.clone()).context("cannot prepare the recording folder")?);
     let speaker = match &args.play {
         Some(device) => {
             let wanted = Some(device.as_str()).filter(|d| !d.is_empty());
-            Some(Arc::new(Speaker::open(wanted, Some(voice.clone()), device_notices()).map_err(device_error)?))
+            Some(Arc::new(Speaker::open(wanted, voice.clone(), device_notices()).map_err(device_error)?))
         }
         None => None,
     };
