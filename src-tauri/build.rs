@@ -16,6 +16,9 @@ fn main() {
         "watch_video",
         "set_video_tiles",
         "video_frame_painted",
+        "share_targets",
+        "share_screen",
+        "stop_screen_share",
     ];
     let attributes = tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     if let Err(e) = tauri_build::try_build(attributes) {

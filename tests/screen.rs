@@ -106,6 +106,13 @@ impl Drop for Xvfb {
     }
 }
 
+fn presenter(janus: &LocalJanus, x: &Xvfb, extra: &[&str]) -> estrade_tests::Client {
+    let mut cmd = janus.command(&estrade_tests::cli_binary());
+    cmd.env("DISPLAY", &x.display).args(["join", "--server", &janus.server, "--room", &ROOM.to_string(), "--name", "Alice", "--ice-addr", &janus.ice_addr]);
+    cmd.args(extra);
+    estrade_tests::Client::spawn_command("Alice", cmd)
+}
+
 #[test]
 fn a_shared_screen_arrives_sharp() {
     let dir = scratch("screen");
@@ -117,23 +124,80 @@ fn a_shared_screen_arrives_sharp() {
     x.show(&janus, &ppm);
     let received = scratch("screen-received");
     let viewer = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "10", "--record", received.to_str().unwrap()]);
-    let mut presenter_cmd = janus.command(&estrade_tests::cli_binary());
-    presenter_cmd.env("DISPLAY", &x.display).args(["join", "--server", &janus.server, "--room", &ROOM.to_string(), "--name", "Alice", "--ice-addr", &janus.ice_addr]);
-    presenter_cmd.args(["--send-audio", "none", "--send-video", "screen", "--duration", "9"]);
-    let presenter = estrade_tests::Client::spawn_command("Alice", presenter_cmd);
+    let presenter = presenter(&janus, &x, &["--send-audio", "none", "--send-video", "screen", "--duration", "9"]);
     let presenter = presenter.wait(Duration::from_secs(30));
     let viewer = viewer.wait(Duration::from_secs(30));
     assert!(presenter.status.success(), "presenter failed: {}", presenter.stderr);
     assert!(viewer.status.success(), "viewer failed: {}", viewer.stderr);
     let totals = viewer.totals("Alice");
     eprintln!("received: {totals}");
-    assert_eq!(totals["video_size"], format!("{WIDTH}x{HEIGHT}"), "sent at the screen's size");
-    let fps = totals["video_frames"].as_f64().unwrap_or(0.0) / 8.0;
+    assert_eq!(viewer.events_about("screen_share_started", "Alice").len(), 1, "the share is announced as a screen share");
+    assert_eq!(totals["video_frames"], 0, "a screen sent alone is a screen share, not a camera");
+    assert_eq!(totals["screen"]["size"], format!("{WIDTH}x{HEIGHT}"), "sent at the screen's size");
+    let fps = totals["screen"]["frames"].as_f64().unwrap_or(0.0) / 8.0;
     assert!(fps >= 5.0, "screen share at {fps:.1} fps, below 5");
-    let (w, h, got) = read_pgm(&received.join("Alice.last-frame.pgm"));
+    let (w, h, got) = read_pgm(&received.join("Alice.screen.last-frame.pgm"));
     assert_eq!((w, h), (WIDTH, HEIGHT));
     let expected: Vec<f64> = picture.iter().map(|&c| luma(c)).collect();
     let quality = psnr(&expected, &got);
     eprintln!("screen share: {fps:.1} fps, luma PSNR {quality:.1} dB");
     assert!(quality > 30.0, "the slide arrived at {quality:.1} dB PSNR (<= 30)");
+}
+
+/// A teacher talking on camera starts sharing mid-class, then stops: the share
+/// is a second picture next to the camera (which never stops), and it is gone
+/// for the pupils within a second of stopping.
+#[test]
+fn a_screen_share_starts_and_stops_beside_the_camera() {
+    let dir = scratch("screen-share");
+    let picture = slide();
+    let ppm = dir.join("slide.ppm");
+    write_ppm(&ppm, &picture);
+    let janus = LocalJanus::start();
+    let x = Xvfb::start(&janus);
+    x.show(&janus, &ppm);
+    let received = scratch("screen-share-received");
+    let viewer = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "14", "--record", received.to_str().unwrap()]);
+    let presenter = presenter(&janus, &x, &["--send-audio", "tone:440", "--send-video", "pattern", "--share-screen", "--share-after", "3", "--share-for", "5", "--duration", "13"]);
+    // And a pupil who comes in while the share is under way (from ~3 s to ~8 s).
+    std::thread::sleep(Duration::from_secs(5));
+    let late = janus.join("Chloé", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "2.5"]);
+    let presenter = presenter.wait(Duration::from_secs(40));
+    let viewer = viewer.wait(Duration::from_secs(40));
+    let late = late.wait(Duration::from_secs(40));
+    for run in [&presenter, &viewer, &late] {
+        assert!(run.status.success(), "{} failed: {}", run.name, run.stderr);
+    }
+    let started = presenter.event("sharing_started").and_then(|e| e["t_ms"].as_u64()).expect("the presenter shared");
+    let stopped = presenter.event("sharing_stopped").and_then(|e| e["t_ms"].as_u64()).expect("the presenter stopped sharing");
+    let totals = viewer.totals("Alice");
+    eprintln!("viewer: {totals}");
+    let seen_start = totals["screen"]["started_at_ms"].as_u64().expect("the viewer was told of the share");
+    let seen_stop = totals["screen"]["stopped_at_ms"].as_u64().expect("the viewer was told the share ended");
+    let last_frame = totals["screen"]["last_frame_at_ms"].as_u64().expect("shared frames arrived");
+    eprintln!(
+        "share: announced {} ms after starting, first picture after {} ms; gone {} ms after stopping (last picture {} ms after)",
+        seen_start as i64 - started as i64,
+        totals["screen"]["first_frame_ms"],
+        seen_stop as i64 - stopped as i64,
+        last_frame as i64 - stopped as i64
+    );
+    assert!(seen_stop <= stopped + 1000, "the share ended for the viewer {} ms after it stopped (limit 1000)", seen_stop - stopped);
+    assert!(last_frame <= stopped + 1000, "shared pictures kept coming {} ms after the share stopped", last_frame - stopped);
+    assert!(totals["screen"]["frames"].as_u64().unwrap_or(0) >= 20, "too few shared pictures: {}", totals["screen"]);
+    assert_eq!(totals["screen"]["size"], format!("{WIDTH}x{HEIGHT}"));
+    // The camera carries on, in order, while the share starts and stops.
+    let frames = estrade_tests::read_frames(&received.join("Alice.frames.csv"));
+    assert!(frames.iter().all(|f| (f.width, f.height) == (640, 360)), "only the camera's pictures in the camera's log");
+    let during: Vec<_> = frames.iter().filter(|f| f.t_ms > started && f.t_ms < stopped + 1500).collect();
+    let longest_gap = during.windows(2).map(|w| w[1].t_ms - w[0].t_ms).max().unwrap_or(u64::MAX);
+    eprintln!("camera while sharing: {} frames, longest gap {longest_gap} ms", during.len());
+    assert!(during.len() >= 60, "the camera stalled while sharing: {} frames", during.len());
+    assert!(longest_gap < 500, "the camera froze for {longest_gap} ms when the share started or stopped");
+    assert_eq!(totals["out_of_order_frames"], 0);
+    let tone = totals["tone_hz"].as_f64().expect("the presenter's sound arrived");
+    assert!((tone - 440.0).abs() < 1.0, "sound {tone} Hz");
+    // The pupil who came in mid-share sees it at once.
+    assert_eq!(late.events_about("screen_share_started", "Alice").len(), 1, "a late joiner learns of the share under way");
+    assert!(late.totals("Alice")["screen"]["frames"].as_u64().unwrap_or(0) > 0, "a late joiner receives the share");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use estrade_core::link::Connector;
 use estrade_core::peer::{LocalMedia, PeerFactory, RemoteMediaSink};
-use estrade_core::{ClassEvent, ClassHandle, ClassInvite, JoinOptions, Participant};
+use estrade_core::{ClassEvent, ClassHandle, ClassInvite, JoinOptions, Participant, VideoFeed};
 use estrade_media::pattern::TestPattern;
 use estrade_devices::{Camera, Microphone, MicrophoneLevel, Speaker};
 use estrade_media::voice::SharedVoiceProcessor;
@@ -22,6 +22,15 @@ use crate::video::VideoRouter;
 
 /// The self-view's tile key.
 pub const SELF_TILE: &str = "me";
+
+/// The tile a participant's picture goes to: their id for the camera,
+/// `<id>:screen` for their screen share.
+pub fn tile_key(from: &Participant, feed: VideoFeed) -> String {
+    match feed {
+        VideoFeed::Camera => from.id.to_string(),
+        VideoFeed::Screen => format!("{}:screen", from.id),
+    }
+}
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// A meter reading from an RMS level (0..1): -60 dBFS and below is 0, full scale is 1.
@@ -83,8 +92,8 @@ impl RemoteMediaSink for ScreenSink {
         }
     }
 
-    fn video(&self, from: &Participant, frame: &VideoFrame) {
-        self.video.offer(&from.id.to_string(), frame);
+    fn video(&self, from: &Participant, feed: VideoFeed, frame: &VideoFrame) {
+        self.video.offer(&tile_key(from, feed), frame);
     }
 }
 
@@ -284,7 +293,7 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
         connect_timeout: CONNECT_TIMEOUT,
     };
     let sink = Arc::new(ScreenSink { video: ctx.video.clone(), levels: Arc::clone(&ctx.levels), speaker });
-    let joined = estrade_core::join(options, Arc::clone(&ctx.connector), Arc::clone(&ctx.peers), LocalMedia { audio, video }, sink).await;
+    let joined = estrade_core::join(options, Arc::clone(&ctx.connector), Arc::clone(&ctx.peers), LocalMedia { audio, video, screen: None }, sink).await;
     let (handle, events) = match joined {
         Ok(ok) => ok,
         Err(e) => {

@@ -12,7 +12,9 @@ use tauri_specta::Event;
 use estrade_media::MediaSwitch;
 
 use crate::class::{self, ActiveClass};
-use crate::dto::{AppError, ClassChanged, ClassUpdate, DeviceList, ErrorCode, JoinRequest, Joined, Settings, SpeakerLevel, Startup, VideoTile};
+use crate::dto::{
+    AppError, ClassChanged, ClassUpdate, DeviceList, ErrorCode, JoinRequest, Joined, Settings, ShareTargets, SpeakerLevel, Startup, VideoTile,
+};
 use crate::video::PacketSink;
 use crate::AppState;
 
@@ -199,6 +201,37 @@ pub async fn set_microphone(state: State<'_, AppState>, on: bool) -> Result<(), 
 #[specta::specta]
 pub async fn set_camera(state: State<'_, AppState>, on: bool) -> Result<(), AppError> {
     set_switch(&state, |c| &c.camera, on).await
+}
+
+/// The monitors and windows that can be shared now.
+#[tauri::command]
+#[specta::specta]
+pub async fn share_targets() -> ShareTargets {
+    tauri::async_runtime::spawn_blocking(crate::devices::share_targets).await.unwrap_or_default()
+}
+
+/// Shares a monitor or window (`screen:ID`, `window:ID`; none: the primary
+/// monitor) as our screen share, next to our sound and camera. Replaces a
+/// share under way.
+#[tauri::command]
+#[specta::specta]
+pub async fn share_screen(state: State<'_, AppState>, target: Option<String>) -> Result<(), AppError> {
+    let source = tauri::async_runtime::spawn_blocking(move || estrade_devices::Screen::open(target.as_deref(), estrade_devices::SCREEN_FPS))
+        .await
+        .map_err(|e| AppError::new(ErrorCode::ScreenShare, format!("Le partage d'écran a échoué : {e}"), format!("The screen share failed: {e}")))?
+        .map_err(|e| AppError { code: ErrorCode::ScreenShare, message: e.user_message().into() })?;
+    let class = state.class.lock().await;
+    let class = class.as_ref().ok_or_else(not_in_class)?;
+    class.handle.share_screen(Box::new(source)).await.map_err(|e| AppError { code: ErrorCode::ScreenShare, message: e.user_message().into() })
+}
+
+/// Stops our screen share; nothing happens if we were not sharing.
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_screen_share(state: State<'_, AppState>) -> Result<(), AppError> {
+    let class = state.class.lock().await;
+    let class = class.as_ref().ok_or_else(not_in_class)?;
+    class.handle.stop_screen_share().await.map_err(|e| AppError { code: ErrorCode::ScreenShare, message: e.user_message().into() })
 }
 
 /// Where this window wants its video frames.

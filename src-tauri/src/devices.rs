@@ -8,7 +8,7 @@ use estrade_devices::{list_audio, AudioDeviceInfo, Microphone};
 use estrade_media::AudioSource;
 
 use crate::class::meter;
-use crate::dto::{AppError, DeviceInfo, DeviceList, ErrorCode};
+use crate::dto::{AppError, DeviceInfo, DeviceList, ErrorCode, ShareTarget, ShareTargets};
 
 const TEST_LENGTH: Duration = Duration::from_secs(3);
 const TEST_REPORT_EVERY: u32 = 5; // frames of 20 ms: ten reports a second
@@ -25,6 +25,13 @@ pub fn list() -> DeviceList {
         speakers: audio.outputs.into_iter().map(info).collect(),
         cameras: estrade_devices::list_cameras().into_iter().map(|c| DeviceInfo { id: c.id, name: c.name, is_default: c.is_default }).collect(),
     }
+}
+
+/// The monitors and windows that can be shared now.
+pub fn share_targets() -> ShareTargets {
+    let target = |s: estrade_devices::ShareableInfo| ShareTarget { id: s.id, name: s.name, width: s.width, height: s.height, is_default: s.is_default };
+    let (monitors, windows) = estrade_devices::list_shareable();
+    ShareTargets { monitors: monitors.into_iter().map(target).collect(), windows: windows.into_iter().map(target).collect() }
 }
 
 /// Opens the microphone and reports its level (0..1) until the test ends or

@@ -46,6 +46,7 @@ pub enum ErrorCode {
     NotInClass,
     Settings,
     Device,
+    ScreenShare,
 }
 
 /// Every command error: a typed code and a message to show as is.
@@ -134,6 +135,27 @@ pub struct DeviceInfo {
     pub id: String,
     pub name: String,
     pub is_default: bool,
+}
+
+/// A screen or window that can be shared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareTarget {
+    /// What to share it by: `screen:ID` or `window:ID`.
+    pub id: String,
+    /// A monitor's name, or a window's title and application.
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    /// The primary monitor.
+    pub is_default: bool,
+}
+
+/// What can be shared now: the monitors, then the visible windows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type, Default)]
+pub struct ShareTargets {
+    pub monitors: Vec<ShareTarget>,
+    pub windows: Vec<ShareTarget>,
 }
 
 /// The devices of this computer, now.
@@ -247,6 +269,8 @@ pub struct Joined {
 pub enum Media {
     Audio,
     Video,
+    /// A screen share's picture.
+    Screen,
 }
 
 impl From<MediaKind> for Media {
@@ -254,6 +278,7 @@ impl From<MediaKind> for Media {
         match k {
             MediaKind::Audio => Media::Audio,
             MediaKind::Video => Media::Video,
+            MediaKind::Screen => Media::Screen,
         }
     }
 }
@@ -275,6 +300,10 @@ pub enum ClassUpdate {
     /// Our own sound and picture reach the server.
     Publishing,
     MediaFlowing { participant: ParticipantInfo, media: Media },
+    /// Someone started sharing their screen: its picture goes to tile `<id>:screen`.
+    ScreenShareStarted { participant: ParticipantInfo },
+    /// Someone's screen share ended: its tile goes away.
+    ScreenShareStopped { participant: ParticipantInfo },
     /// Media with one participant (None: our own) failed; the class goes on.
     MediaFailed { participant: Option<ParticipantInfo>, message: Message },
     /// The connection to the server is gone; the class view says so.
@@ -295,6 +324,8 @@ impl ClassUpdate {
             ClassEvent::MediaFlowing { participant, kind, .. } => {
                 Self::MediaFlowing { participant: participant.into(), media: (*kind).into() }
             }
+            ClassEvent::ScreenShareStarted { participant } => Self::ScreenShareStarted { participant: participant.into() },
+            ClassEvent::ScreenShareStopped { participant } => Self::ScreenShareStopped { participant: participant.into() },
             ClassEvent::MediaFailed { participant, .. } => Self::MediaFailed {
                 participant: participant.as_ref().map(Into::into),
                 message: match participant {

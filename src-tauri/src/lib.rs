@@ -123,6 +123,9 @@ pub fn ipc() -> tauri_specta::Builder<tauri::Wry> {
             commands::watch_video,
             commands::set_video_tiles,
             commands::video_frame_painted,
+            commands::share_targets,
+            commands::share_screen,
+            commands::stop_screen_share,
         ])
         .events(tauri_specta::collect_events![dto::ClassChanged])
 }

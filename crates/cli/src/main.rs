@@ -70,8 +70,19 @@ struct JoinArgs {
     /// Video to send: pattern (640x360, 15 fps, numbered frames), pattern:WxH[@FPS],
     /// camera, camera:DEVICE, screen (the primary monitor), screen:MONITOR
     /// (a name or id from `estrade-cli devices`, or window:ID, or part of a window title) or none.
+    /// A screen is sent as a screen share (a stream labelled "screen share"), as with --share-screen.
     #[arg(long, default_value = "pattern")]
     send_video: VideoChoice,
+    /// Share a screen as well, as a second picture labelled "screen share":
+    /// the primary monitor, or MONITOR, window:ID or part of a window title.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "MONITOR")]
+    share_screen: Option<String>,
+    /// Start the screen share this many seconds after joining (default: at once).
+    #[arg(long, value_name = "SECONDS")]
+    share_after: Option<f64>,
+    /// Stop the screen share after this many seconds of sharing (default: keep sharing).
+    #[arg(long, value_name = "SECONDS")]
+    share_for: Option<f64>,
     /// Leave after this many seconds (default: stay until Ctrl-C).
     #[arg(long)]
     duration: Option<f64>,
@@ -233,6 +244,20 @@ fn voice_settings(args: &JoinArgs) -> VoiceSettings {
     }
 }
 
+/// The screen to share, if any: `--share-screen`, or `--send-video screen`.
+/// `Some(None)` is the primary monitor.
+fn screen_to_share(args: &JoinArgs) -> Option<Option<String>> {
+    match (&args.share_screen, &args.send_video) {
+        (Some(which), _) => Some(Some(which.clone()).filter(|w| !w.is_empty())),
+        (None, VideoChoice::Screen(which)) => Some(which.clone()),
+        _ => None,
+    }
+}
+
+fn open_screen(which: Option<&str>) -> anyhow::Result<Box<dyn estrade_media::VideoSource>> {
+    Ok(Box::new(Screen::open(which, SCREEN_FPS).map_err(device_error)?))
+}
+
 fn local_media(args: &JoinArgs, voice: Option<&SharedVoiceProcessor>) -> anyhow::Result<LocalMedia> {
     let audio: Option<Box<dyn estrade_media::AudioSource>> = match &args.send_audio {
         AudioChoice::Tone(hz) => Some(Box::new(ToneSource::new(*hz))),
@@ -248,10 +273,78 @@ fn local_media(args: &JoinArgs, voice: Option<&SharedVoiceProcessor>) -> anyhow:
         VideoChoice::Camera(device) => {
             Some(Box::new(Camera::open(device.as_deref(), MediaSwitch::new(true), device_notices()).map_err(device_error)?))
         }
-        VideoChoice::Screen(which) => Some(Box::new(Screen::open(which.as_deref(), SCREEN_FPS).map_err(device_error)?)),
-        VideoChoice::None => None,
+        // Sent as the screen share below.
+        VideoChoice::Screen(_) | VideoChoice::None => None,
     };
-    Ok(LocalMedia { audio, video })
+    let screen = match screen_to_share(args) {
+        Some(which) if args.share_after.is_none() => Some(open_screen(which.as_deref())?),
+        _ => None,
+    };
+    Ok(LocalMedia { audio, video, screen })
+}
+
+/// When the screen share starts and stops, for `--share-after` and `--share-for`.
+struct SharePlan {
+    which: Option<String>,
+    start_in: Option<Duration>,
+    sharing_since: Option<tokio::time::Instant>,
+    share_for: Option<Duration>,
+}
+
+impl SharePlan {
+    fn new(args: &JoinArgs, sharing_at_join: bool) -> Option<Self> {
+        let which = screen_to_share(args)?;
+        let seconds = |s: f64| Duration::from_secs_f64(s.max(0.0));
+        Some(SharePlan {
+            which,
+            start_in: if sharing_at_join { None } else { args.share_after.map(seconds) },
+            sharing_since: sharing_at_join.then(tokio::time::Instant::now),
+            share_for: args.share_for.map(seconds),
+        })
+    }
+
+    /// The next moment something is due, if any.
+    fn next_due(&self, joined: tokio::time::Instant) -> Option<tokio::time::Instant> {
+        match (self.sharing_since, self.start_in, self.share_for) {
+            (Some(since), _, Some(length)) => Some(since + length),
+            (None, Some(delay), _) => Some(joined + delay),
+            _ => None,
+        }
+    }
+
+    /// Starts or stops the share, whichever is due, and says so on stdout.
+    async fn step(&mut self, class: &estrade_core::ClassHandle) {
+        if self.sharing_since.is_some() {
+            self.share_for = None;
+            self.sharing_since = None;
+            match class.stop_screen_share().await {
+                Ok(()) => record::print_json(&serde_json::json!({"event": "sharing_stopped", "t_ms": record::now_ms()})),
+                Err(e) => share_failed(&e),
+            }
+            return;
+        }
+        self.start_in = None;
+        let started = match open_screen(self.which.as_deref()) {
+            Ok(source) => class.share_screen(source).await.map_err(|e| share_failed(&e)).is_ok(),
+            Err(e) => {
+                record::print_json(&serde_json::json!({"event": "share_failed", "error": format!("{e:#}")}));
+                eprintln!("error: {e:#}");
+                false
+            }
+        };
+        if started {
+            self.sharing_since = Some(tokio::time::Instant::now());
+            record::print_json(&serde_json::json!({"event": "sharing_started", "t_ms": record::now_ms()}));
+        }
+    }
+}
+
+fn share_failed(e: &estrade_core::ShareError) {
+    let message = e.user_message();
+    record::print_json(&serde_json::json!({"event": "share_failed", "error": e.to_string(), "message": message}));
+    eprintln!("error: {e}
+  {}
+  {}", message.en, message.fr);
 }
 
 async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
@@ -259,6 +352,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
     // speakers feed it what they play, so the microphone's echo can be removed.
     let voice = matches!(args.send_audio, AudioChoice::Mic(_)).then(|| SharedVoiceProcessor::start(voice_settings(&args)));
     let media = local_media(&args, voice.as_ref())?;
+    let mut share_plan = SharePlan::new(&args, media.screen.is_some());
     let recorder = Arc::new(record::Recorder::new(args.record.clone()).context("cannot prepare the recording folder")?);
     let speaker = match &args.play {
         Some(device) => {
@@ -279,7 +373,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
         connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
     };
     let join_started_ms = record::now_ms();
-    let peers = Arc::new(WebrtcPeers::new(RtcConfig { ice_addrs: args.ice_addrs.clone(), video_bitrate_kbps: 600 }));
+    let peers = Arc::new(WebrtcPeers::new(RtcConfig { ice_addrs: args.ice_addrs.clone(), ..RtcConfig::default() }));
     let joined = estrade_core::join(options, Arc::new(WsConnector), peers, media, sink).await;
     let (class, mut events) = match joined {
         Ok(ok) => ok,
@@ -291,6 +385,10 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
         }
     };
     record::print_json(&serde_json::json!({"event": "joined", "me": class.me(), "room": args.room, "join_started_ms": join_started_ms, "t_ms": record::now_ms()}));
+    let joined_at = tokio::time::Instant::now();
+    if share_plan.as_ref().is_some_and(|p| p.sharing_since.is_some()) {
+        record::print_json(&serde_json::json!({"event": "sharing_started", "t_ms": record::now_ms()}));
+    }
     let deadline = async {
         match args.duration {
             Some(s) => tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await,
@@ -303,7 +401,19 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
     tokio::pin!(stop);
     let mut exit = ExitCode::SUCCESS;
     loop {
+        let share_due = share_plan.as_ref().and_then(|p| p.next_due(joined_at));
+        let share_step = async {
+            match share_due {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            () = share_step => {
+                if let Some(plan) = share_plan.as_mut() {
+                    plan.step(&class).await;
+                }
+            }
             event = events.recv() => match event {
                 Some(event) => {
                     recorder.on_event(&event);

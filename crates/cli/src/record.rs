@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use estrade_core::peer::RemoteMediaSink;
-use estrade_core::{ClassEvent, MediaKind, Participant, ParticipantId};
+use estrade_core::{ClassEvent, MediaKind, Participant, ParticipantId, VideoFeed};
 use estrade_media::analysis::tone_frequency;
 use estrade_media::pattern::read_frame_number;
 use estrade_media::{VideoFrame, AUDIO_SAMPLE_RATE};
@@ -52,6 +52,19 @@ struct Remote {
     /// The last picture, written out as a greyscale image (its luma) at the end.
     last_frame: Option<VideoFrame>,
     stem: String,
+    screen: ScreenTotals,
+}
+
+/// What arrived of a participant's screen shares.
+#[derive(Default)]
+struct ScreenTotals {
+    frames: u64,
+    size: Option<(u32, u32)>,
+    first_ms: Option<u64>,
+    started_at_ms: Option<u64>,
+    stopped_at_ms: Option<u64>,
+    last_frame_at_ms: Option<u64>,
+    last_frame: Option<VideoFrame>,
 }
 
 /// Receives remote media, records it, and counts it.
@@ -116,8 +129,11 @@ impl Recorder {
                 match kind {
                     MediaKind::Audio => r.first_audio_ms = ms,
                     MediaKind::Video => r.first_video_ms = ms,
+                    MediaKind::Screen => r.screen.first_ms = ms,
                 }
             }),
+            ClassEvent::ScreenShareStarted { participant } => self.with_remote(participant, |r| r.screen.started_at_ms = Some(t)),
+            ClassEvent::ScreenShareStopped { participant } => self.with_remote(participant, |r| r.screen.stopped_at_ms = Some(t)),
             _ => {}
         }
     }
@@ -138,6 +154,9 @@ impl Recorder {
             if let (Some(dir), Some(frame)) = (&self.dir, r.last_frame.take()) {
                 write_pgm(&dir.join(format!("{}.last-frame.pgm", r.stem)), &frame).context("cannot write the last frame")?;
             }
+            if let (Some(dir), Some(frame)) = (&self.dir, r.screen.last_frame.take()) {
+                write_pgm(&dir.join(format!("{}.screen.last-frame.pgm", r.stem)), &frame).context("cannot write the last shared frame")?;
+            }
             // Measure the tone on the last seconds, past any start-up transient.
             let tone = tone_frequency(&r.recent_audio, AUDIO_SAMPLE_RATE).map(|hz| (hz * 100.0).round() / 100.0);
             print_json(&json!({
@@ -155,6 +174,14 @@ impl Recorder {
                 "first_video_ms": r.first_video_ms,
                 "joined_at_ms": r.joined_at_ms,
                 "left_at_ms": r.left_at_ms,
+                "screen": {
+                    "frames": r.screen.frames,
+                    "size": r.screen.size.map(|(w, h)| format!("{w}x{h}")),
+                    "first_frame_ms": r.screen.first_ms,
+                    "started_at_ms": r.screen.started_at_ms,
+                    "stopped_at_ms": r.screen.stopped_at_ms,
+                    "last_frame_at_ms": r.screen.last_frame_at_ms,
+                },
                 "errors": r.errors,
             }));
         }
@@ -182,10 +209,20 @@ impl RemoteMediaSink for Recorder {
         });
     }
 
-    fn video(&self, from: &Participant, frame: &VideoFrame) {
-        let number = read_frame_number(frame);
+    fn video(&self, from: &Participant, feed: VideoFeed, frame: &VideoFrame) {
         let t = now_ms();
         let keep = self.dir.is_some();
+        if feed == VideoFeed::Screen {
+            return self.with_remote(from, |r| {
+                r.screen.frames += 1;
+                r.screen.size = Some((frame.width, frame.height));
+                r.screen.last_frame_at_ms = Some(t);
+                if keep {
+                    r.screen.last_frame = Some(frame.clone());
+                }
+            });
+        }
+        let number = read_frame_number(frame);
         self.with_remote(from, |r| {
             r.video_frames += 1;
             if keep {
@@ -220,9 +257,9 @@ impl<A: RemoteMediaSink, B: RemoteMediaSink> RemoteMediaSink for Both<A, B> {
         self.1.audio(from, pcm);
     }
 
-    fn video(&self, from: &Participant, frame: &VideoFrame) {
-        self.0.video(from, frame);
-        self.1.video(from, frame);
+    fn video(&self, from: &Participant, feed: VideoFeed, frame: &VideoFrame) {
+        self.0.video(from, feed, frame);
+        self.1.video(from, feed, frame);
     }
 }
 

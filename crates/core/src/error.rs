@@ -112,3 +112,46 @@ impl JoinError {
         UserMessage { fr, en }
     }
 }
+
+/// Starting or stopping a screen share failed. The class goes on; what we
+/// sent before (sound, camera) is untouched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShareError {
+    /// We are no longer in the class.
+    #[error("not in a class any more")]
+    NotInClass,
+    /// The server refused the share.
+    #[error("the server refused the screen share: {reason}")]
+    Refused {
+        /// The server's reason.
+        reason: String,
+    },
+    /// The share's connection could not be set up or changed.
+    #[error("the screen share could not start: {reason}")]
+    Media {
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl ShareError {
+    /// What to tell the person sharing, in French and English.
+    pub fn user_message(&self) -> UserMessage {
+        let (fr, en) = match self {
+            ShareError::NotInClass => (
+                "Vous n'êtes plus dans la classe : rejoignez-la pour partager votre écran.",
+                "You are no longer in the class: join it again to share your screen.",
+            ),
+            ShareError::Refused { .. } => (
+                "Le serveur a refusé le partage d'écran. Réessayez ; si cela continue, prévenez le service informatique.",
+                "The server refused the screen share. Try again; if it keeps happening, tell your IT support.",
+            ),
+            ShareError::Media { .. } => (
+                "Le partage d'écran n'a pas pu démarrer. Réessayez ; le son et la caméra continuent.",
+                "The screen share could not start. Try again; your sound and camera carry on.",
+            ),
+        };
+        UserMessage { fr: fr.to_owned(), en: en.to_owned() }
+    }
+}

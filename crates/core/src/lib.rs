@@ -14,7 +14,7 @@ pub mod model;
 pub mod peer;
 mod session;
 
-pub use error::{JoinError, UserMessage};
+pub use error::{JoinError, ShareError, UserMessage};
 pub use invite::{ClassInvite, InviteError};
-pub use model::{ClassEvent, JoinOptions, MediaKind, Participant, ParticipantId};
+pub use model::{ClassEvent, JoinOptions, MediaKind, Participant, ParticipantId, VideoFeed};
 pub use session::{join, ClassHandle};

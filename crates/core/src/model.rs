@@ -30,8 +30,21 @@ pub struct Participant {
 pub enum MediaKind {
     /// Sound.
     Audio,
-    /// Pictures.
+    /// Pictures (the camera, or a test pattern).
     Video,
+    /// A shared screen or window, sent as a second picture.
+    Screen,
+}
+
+/// Which of a participant's pictures: their camera or their shared screen.
+/// A participant may send both at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoFeed {
+    /// The camera (or whatever replaces it: a test pattern).
+    Camera,
+    /// A screen share, published as its own stream labelled "screen share".
+    Screen,
 }
 
 /// How to join a class. Its `Debug` output never shows the PIN.
@@ -88,6 +101,16 @@ pub enum ClassEvent {
         /// From our subscription request to the first decoded frame.
         #[serde(serialize_with = "as_millis")]
         after: Duration,
+    },
+    /// Someone started sharing their screen (Janus announced the stream).
+    ScreenShareStarted {
+        /// Who.
+        participant: Participant,
+    },
+    /// Someone stopped sharing their screen, or left while sharing.
+    ScreenShareStopped {
+        /// Who.
+        participant: Participant,
     },
     /// Media with one participant failed; the rest of the class carries on.
     MediaFailed {

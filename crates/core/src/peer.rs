@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use estrade_media::{AudioSource, VideoFrame, VideoSource};
 use tokio::sync::mpsc;
 
-use crate::{MediaKind, Participant};
+use crate::{MediaKind, Participant, VideoFeed};
 
 /// A peer connection failed to set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,8 +19,20 @@ pub struct PeerError(pub String);
 pub enum PeerRole {
     /// Our own publication.
     Publisher,
-    /// Our subscription to someone's feed.
+    /// Our subscription to someone's sound and camera.
     Subscriber(Participant),
+    /// Our subscription to someone's screen share.
+    ScreenShare(Participant),
+}
+
+impl PeerRole {
+    /// The subscription for `feed` of `from`.
+    pub fn receiving(from: Participant, feed: VideoFeed) -> Self {
+        match feed {
+            VideoFeed::Camera => PeerRole::Subscriber(from),
+            VideoFeed::Screen => PeerRole::ScreenShare(from),
+        }
+    }
 }
 
 /// What a peer connection reports to the driver.
@@ -53,18 +65,25 @@ pub struct LocalMedia {
     pub audio: Option<Box<dyn AudioSource>>,
     /// Our picture, if we send any.
     pub video: Option<Box<dyn VideoSource>>,
+    /// Our shared screen, if we share it from the start (sent as a second
+    /// picture, labelled as a screen share).
+    pub screen: Option<Box<dyn VideoSource>>,
 }
 
 impl std::fmt::Debug for LocalMedia {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalMedia").field("audio", &self.audio.is_some()).field("video", &self.video.is_some()).finish()
+        f.debug_struct("LocalMedia")
+            .field("audio", &self.audio.is_some())
+            .field("video", &self.video.is_some())
+            .field("screen", &self.screen.is_some())
+            .finish()
     }
 }
 
 impl LocalMedia {
     /// Whether there is anything to send.
     pub fn is_empty(&self) -> bool {
-        self.audio.is_none() && self.video.is_none()
+        self.audio.is_none() && self.video.is_none() && self.screen.is_none()
     }
 }
 
@@ -72,8 +91,17 @@ impl LocalMedia {
 pub trait RemoteMediaSink: Send + Sync {
     /// Decoded 48 kHz mono audio from `from`.
     fn audio(&self, from: &Participant, pcm: &[i16]);
-    /// A decoded picture from `from`.
-    fn video(&self, from: &Participant, frame: &VideoFrame);
+    /// A decoded picture from `from`'s camera or shared screen.
+    fn video(&self, from: &Participant, feed: VideoFeed, frame: &VideoFrame);
+}
+
+/// A new offer for the server, after a change to what we publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renegotiation {
+    /// The SDP offer.
+    pub offer: String,
+    /// The mid of the screen share's stream, while sharing (for its label).
+    pub screen_mid: Option<String>,
 }
 
 /// Our publication's connection.
@@ -81,8 +109,17 @@ pub trait RemoteMediaSink: Send + Sync {
 pub trait Publisher: Send {
     /// The SDP offer to send to the server.
     fn offer(&self) -> String;
+    /// The mid of the screen share's stream in [`Publisher::offer`], if we share from the start.
+    fn screen_mid(&self) -> Option<String>;
     /// Applies the server's answer; media starts flowing once connected.
+    /// Also completes a [`Renegotiation`].
     async fn accept_answer(&mut self, sdp: String) -> Result<(), PeerError>;
+    /// Starts sending `source` as our screen share, replacing any share
+    /// under way. The share flows once the offer is answered.
+    async fn share_screen(&mut self, source: Box<dyn VideoSource>) -> Result<Renegotiation, PeerError>;
+    /// Stops sending the screen share at once; the offer tells the server.
+    /// `None`: we were not sharing.
+    async fn stop_screen_share(&mut self) -> Result<Option<Renegotiation>, PeerError>;
     /// Stops sending and closes the connection.
     async fn close(self: Box<Self>);
 }
@@ -100,10 +137,11 @@ pub trait PeerFactory: Send + Sync {
     /// A send-only connection for `media`, with its offer ready.
     async fn publisher(&self, media: LocalMedia, events: PeerEvents) -> Result<Box<dyn Publisher>, PeerError>;
     /// A receive-only connection answering the server's `offer` for `from`'s
-    /// feed; returns it with the SDP answer.
+    /// sound and camera, or their screen share (`feed`); returns it with the SDP answer.
     async fn subscriber(
         &self,
         from: Participant,
+        feed: VideoFeed,
         offer: String,
         sink: Arc<dyn RemoteMediaSink>,
         events: PeerEvents,

@@ -1,11 +1,15 @@
 //! The class session driver: joins, then runs the event loop that wires the
 //! signaling machine, the link and the peer connections together.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use estrade_proto::videoroom::{error_code, Join, Publisher as RoomPublisher, StreamRef, VideoRoomEvent, VideoRoomRequest};
+use estrade_media::VideoSource;
+use estrade_proto::videoroom::{
+    error_code, Join, Publisher as RoomPublisher, StreamDescription, StreamRef, VideoRoomEvent, VideoRoomRequest,
+    SCREEN_SHARE_DESCRIPTION,
+};
 use estrade_proto::{Jsep, JsepType, VIDEOROOM_PLUGIN};
 use estrade_signaling::{Input, Output, RequestError, RequestId, Session, SessionConfig, SessionEvent};
 use serde_json::Value;
@@ -15,14 +19,18 @@ use tokio::time::Instant;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::link::{Connector, LinkEvent, SignalLink};
-use crate::peer::{LocalMedia, PeerEvent, PeerEventKind, PeerFactory, PeerRole, Publisher, RemoteMediaSink, Subscriber};
-use crate::{ClassEvent, JoinError, JoinOptions, Participant, ParticipantId};
+use crate::peer::{
+    LocalMedia, PeerEvent, PeerEventKind, PeerEvents, PeerFactory, PeerRole, Publisher, RemoteMediaSink, Renegotiation, Subscriber,
+};
+use crate::{ClassEvent, JoinError, JoinOptions, Participant, ParticipantId, ShareError, VideoFeed};
 
 /// How long leaving may wait for the server's goodbye before closing anyway.
 const LEAVE_GRACE: Duration = Duration::from_secs(2);
 
 enum Command {
     Leave(oneshot::Sender<()>),
+    ShareScreen(Box<dyn VideoSource>, oneshot::Sender<Result<(), ShareError>>),
+    StopScreenShare(oneshot::Sender<Result<(), ShareError>>),
 }
 
 /// A joined class. Drop it or call [`ClassHandle::leave`] to go.
@@ -37,6 +45,23 @@ impl ClassHandle {
     /// Ourselves, as the class sees us.
     pub fn me(&self) -> &Participant {
         &self.me
+    }
+
+    /// Shares `source` as our screen: a second picture, labelled "screen
+    /// share", next to our sound and camera (which carry on untouched).
+    /// Replaces a share already under way. Returns once the server took it.
+    pub async fn share_screen(&self, source: Box<dyn VideoSource>) -> Result<(), ShareError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::ShareScreen(source, tx)).map_err(|_| ShareError::NotInClass)?;
+        rx.await.map_err(|_| ShareError::NotInClass)?
+    }
+
+    /// Stops our screen share: it disappears for everyone. Nothing happens if
+    /// we were not sharing.
+    pub async fn stop_screen_share(&self) -> Result<(), ShareError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::StopScreenShare(tx)).map_err(|_| ShareError::NotInClass)?;
+        rx.await.map_err(|_| ShareError::NotInClass)?
     }
 
     /// Leaves the class cleanly: says goodbye to the server, closes media.
@@ -148,6 +173,71 @@ fn join_error(e: CallError) -> JoinError {
     }
 }
 
+/// Publishing (or changing what we publish) failed.
+enum PublishFailure {
+    Call(CallError),
+    Refused(String),
+    Media(String),
+}
+
+impl From<PublishFailure> for JoinError {
+    fn from(f: PublishFailure) -> Self {
+        match f {
+            PublishFailure::Call(e) => join_error(e),
+            PublishFailure::Refused(reason) => JoinError::Refused { reason: format!("cannot publish: {reason}") },
+            PublishFailure::Media(reason) => JoinError::Media { reason },
+        }
+    }
+}
+
+impl From<PublishFailure> for ShareError {
+    fn from(f: PublishFailure) -> Self {
+        match f {
+            PublishFailure::Call(CallError::Closed(_)) => ShareError::NotInClass,
+            PublishFailure::Call(CallError::Request(e)) => ShareError::Refused { reason: e.to_string() },
+            PublishFailure::Refused(reason) => ShareError::Refused { reason },
+            PublishFailure::Media(reason) => ShareError::Media { reason },
+        }
+    }
+}
+
+/// Janus's label for our screen share's stream, if we share.
+fn describe_screen(screen_mid: Option<String>) -> Vec<StreamDescription> {
+    screen_mid.map(|mid| vec![StreamDescription { mid, description: SCREEN_SHARE_DESCRIPTION.to_owned() }]).unwrap_or_default()
+}
+
+/// Sends `request` with our SDP `offer`, and applies the server's answer.
+async fn configure(conn: &mut Conn, handle: u64, publisher: &mut dyn Publisher, request: VideoRoomRequest, offer: String) -> Result<(), PublishFailure> {
+    let offer = Jsep { kind: JsepType::Offer, sdp: offer };
+    let (event, answer) = conn.videoroom(handle, request, Some(offer)).await.map_err(PublishFailure::Call)?;
+    if let VideoRoomEvent::Error { code, reason } = event {
+        return Err(PublishFailure::Refused(format!("{reason} ({code})")));
+    }
+    let answer = answer.filter(|j| j.kind == JsepType::Answer).ok_or_else(|| PublishFailure::Refused("the server sent no SDP answer".into()))?;
+    publisher.accept_answer(answer.sdp).await.map_err(|e| PublishFailure::Media(e.0))
+}
+
+/// Starts publishing `media` on our room handle.
+async fn publish(conn: &mut Conn, handle: u64, peers: &dyn PeerFactory, media: LocalMedia, events: PeerEvents) -> Result<Box<dyn Publisher>, PublishFailure> {
+    let (audio, video) = (media.audio.is_some(), media.video.is_some() || media.screen.is_some());
+    let mut publisher = peers.publisher(media, events).await.map_err(|e| PublishFailure::Media(e.0))?;
+    let request = VideoRoomRequest::Configure { audio: Some(audio), video: Some(video), descriptions: describe_screen(publisher.screen_mid()) };
+    let offer = publisher.offer();
+    match configure(conn, handle, publisher.as_mut(), request, offer).await {
+        Ok(()) => Ok(publisher),
+        Err(e) => {
+            publisher.close().await;
+            Err(e)
+        }
+    }
+}
+
+/// Tells the server about a change to what we publish.
+async fn renegotiate(conn: &mut Conn, handle: u64, publisher: &mut dyn Publisher, change: Renegotiation) -> Result<(), PublishFailure> {
+    let request = VideoRoomRequest::Configure { audio: None, video: None, descriptions: describe_screen(change.screen_mid) };
+    configure(conn, handle, publisher, request, change.offer).await
+}
+
 fn room_error(room: u64, code: i64, reason: String) -> JoinError {
     match code {
         error_code::NO_SUCH_ROOM => JoinError::NoSuchClass { room },
@@ -198,23 +288,7 @@ pub async fn join(
         let publisher = if media.is_empty() {
             None
         } else {
-            let (audio, video) = (media.audio.is_some(), media.video.is_some());
-            let mut publisher = peers.publisher(media, peer_tx.clone()).await.map_err(|e| JoinError::Media { reason: e.0 })?;
-            let offer = Jsep { kind: JsepType::Offer, sdp: publisher.offer() };
-            let (event, answer) = conn
-                .videoroom(handle, VideoRoomRequest::Configure { audio, video }, Some(offer))
-                .await
-                .map_err(join_error)?;
-            if let VideoRoomEvent::Error { code, reason } = event {
-                publisher.close().await;
-                return Err(JoinError::Refused { reason: format!("cannot publish: {reason} ({code})") });
-            }
-            let Some(answer) = answer.filter(|j| j.kind == JsepType::Answer) else {
-                publisher.close().await;
-                return Err(JoinError::Refused { reason: "the server sent no SDP answer".into() });
-            };
-            publisher.accept_answer(answer.sdp).await.map_err(|e| JoinError::Media { reason: e.0 })?;
-            Some(publisher)
+            Some(publish(&mut conn, handle, peers.as_ref(), media, peer_tx.clone()).await?)
         };
         let me_participant = Participant { id: me, name: options.name.clone() };
         let (events_tx, events_rx) = mpsc::unbounded_channel();
@@ -229,6 +303,7 @@ pub async fn join(
             publisher,
             participants: HashMap::new(),
             subscriptions: HashMap::new(),
+            sharing: HashSet::new(),
             handle_owner: HashMap::new(),
             peers,
             sink,
@@ -242,10 +317,15 @@ pub async fn join(
     .await
 }
 
+/// One of a participant's subscriptions: sound and camera, or screen share.
+type SubscriptionKey = (ParticipantId, VideoFeed);
+
 struct Subscription {
     handle: u64,
     peer: Box<dyn Subscriber>,
     requested_at: Instant,
+    /// The publisher's streams it carries (`None`: all of them).
+    mids: Option<Vec<String>>,
 }
 
 struct Driver {
@@ -257,8 +337,13 @@ struct Driver {
     handle: u64,
     publisher: Option<Box<dyn Publisher>>,
     participants: HashMap<ParticipantId, Participant>,
-    subscriptions: HashMap<ParticipantId, Subscription>,
-    handle_owner: HashMap<u64, ParticipantId>,
+    /// A screen share gets its own subscription (and peer connection), so
+    /// that starting or stopping it never renegotiates, or interrupts, the
+    /// sharer's sound and camera.
+    subscriptions: HashMap<SubscriptionKey, Subscription>,
+    /// Who is sharing their screen, as Janus announced it.
+    sharing: HashSet<ParticipantId>,
+    handle_owner: HashMap<u64, SubscriptionKey>,
     peers: Arc<dyn PeerFactory>,
     sink: Arc<dyn RemoteMediaSink>,
     peer_tx: mpsc::UnboundedSender<PeerEvent>,
@@ -268,6 +353,7 @@ struct Driver {
 enum Step {
     Session(SessionEvent),
     Peer(PeerEvent),
+    Command(Command),
     Leave(Option<oneshot::Sender<()>>),
     Lost(String),
 }
@@ -303,6 +389,7 @@ impl Driver {
                     Some(event) = peer_rx.recv() => Step::Peer(event),
                     command = commands.recv() => match command {
                         Some(Command::Leave(done)) => Step::Leave(Some(done)),
+                        Some(other) => Step::Command(other),
                         None => Step::Leave(None),
                     },
                 }
@@ -314,6 +401,20 @@ impl Driver {
                     }
                 }
                 Step::Peer(event) => self.on_peer_event(event),
+                Step::Command(Command::ShareScreen(source, done)) => {
+                    let result = self.share_screen(source).await;
+                    let _ = done.send(result);
+                }
+                Step::Command(Command::StopScreenShare(done)) => {
+                    let result = self.stop_screen_share().await;
+                    let _ = done.send(result);
+                }
+                Step::Command(Command::Leave(done)) => {
+                    self.leave().await;
+                    self.emit(ClassEvent::Left);
+                    let _ = done.send(());
+                    return;
+                }
                 Step::Lost(reason) => return self.connection_lost(reason).await,
                 Step::Leave(done) => {
                     self.leave().await;
@@ -337,7 +438,7 @@ impl Driver {
                         self.participant_seen(Participant { id: ParticipantId(id), name: display });
                     }
                     VideoRoomEvent::Leaving { id } => self.participant_left(ParticipantId(id)).await,
-                    VideoRoomEvent::Unpublished { id } => self.unsubscribe(ParticipantId(id)).await,
+                    VideoRoomEvent::Unpublished { id } => self.unsubscribe_all(ParticipantId(id)).await,
                     VideoRoomEvent::Destroyed { .. } => return Err("the class was closed on the server".into()),
                     VideoRoomEvent::Error { code, reason } => {
                         self.emit(ClassEvent::Warning { message: format!("server error {code}: {reason}") })
@@ -350,8 +451,8 @@ impl Driver {
             SessionEvent::HangUp { handle, reason } => {
                 if handle == self.handle {
                     self.emit(ClassEvent::MediaFailed { participant: None, reason: format!("server hung up: {reason}") });
-                } else if let Some(owner) = self.handle_owner.get(&handle).and_then(|id| self.participants.get(id)) {
-                    debug!(participant = %owner.id, %reason, "subscription hung up");
+                } else if let Some((owner, feed)) = self.handle_owner.get(&handle) {
+                    debug!(participant = %owner, ?feed, %reason, "subscription hung up");
                 }
             }
             SessionEvent::SessionLost { reason } => return Err(reason),
@@ -363,23 +464,28 @@ impl Driver {
     }
 
     fn on_peer_event(&mut self, event: PeerEvent) {
-        match (event.role, event.kind) {
-            (PeerRole::Subscriber(p), PeerEventKind::FirstMedia(kind)) => {
-                if let Some(sub) = self.subscriptions.get(&p.id) {
+        let receiving = match &event.role {
+            PeerRole::Subscriber(p) => Some((p.clone(), VideoFeed::Camera)),
+            PeerRole::ScreenShare(p) => Some((p.clone(), VideoFeed::Screen)),
+            PeerRole::Publisher => None,
+        };
+        match (receiving, event.kind) {
+            (Some((p, feed)), PeerEventKind::FirstMedia(kind)) => {
+                if let Some(sub) = self.subscriptions.get(&(p.id, feed)) {
                     let after = sub.requested_at.elapsed();
                     self.emit(ClassEvent::MediaFlowing { participant: p, kind, after });
                 }
             }
-            (PeerRole::Subscriber(p), PeerEventKind::Failed(reason)) => {
-                if self.subscriptions.contains_key(&p.id) {
+            (Some((p, feed)), PeerEventKind::Failed(reason)) => {
+                if self.subscriptions.contains_key(&(p.id, feed)) {
                     self.emit(ClassEvent::MediaFailed { participant: Some(p), reason });
                 }
             }
-            (PeerRole::Publisher, PeerEventKind::Failed(reason)) => {
+            (None, PeerEventKind::Failed(reason)) => {
                 self.emit(ClassEvent::MediaFailed { participant: None, reason });
             }
-            (role, PeerEventKind::Connected) => debug!(?role, "peer connected"),
-            (role, kind) => debug!(?role, ?kind, "peer event"),
+            (_, PeerEventKind::Connected) => debug!(role = ?event.role, "peer connected"),
+            (_, kind) => debug!(role = ?event.role, ?kind, "peer event"),
         }
     }
 
@@ -393,6 +499,8 @@ impl Driver {
         true
     }
 
+    /// Janus lists publishers when they start, and again whenever what they
+    /// publish changes (a screen share starting or stopping).
     async fn publishers_appeared(&mut self, list: Vec<RoomPublisher>) {
         for p in list {
             let participant = Participant { id: ParticipantId(p.id), name: p.display };
@@ -400,32 +508,79 @@ impl Driver {
                 continue;
             }
             self.participant_seen(participant.clone());
-            if !self.subscriptions.contains_key(&participant.id) {
-                if let Err(reason) = self.subscribe(participant.clone()).await {
-                    warn!(participant = %participant.id, %reason, "subscription failed");
-                    self.emit(ClassEvent::MediaFailed { participant: Some(participant), reason });
+            // Janus 1.x lists each stream; a list without any (an older
+            // server) means: take the whole feed, as sound and camera.
+            let main: Option<Vec<String>> = if p.streams.is_empty() {
+                None
+            } else {
+                Some(p.streams.iter().filter(|s| s.is_main_media()).map(|s| s.mid.clone()).collect())
+            };
+            let share = p.streams.iter().find(|s| s.is_screen_share()).map(|s| vec![s.mid.clone()]);
+            if main.as_ref().is_some_and(Vec::is_empty) {
+                self.unsubscribe(participant.id, VideoFeed::Camera).await;
+            } else {
+                self.keep_subscribed(&participant, VideoFeed::Camera, main).await;
+            }
+            match share {
+                Some(mids) => {
+                    if self.sharing.insert(participant.id) {
+                        info!(id = %participant.id, "screen share started");
+                        self.emit(ClassEvent::ScreenShareStarted { participant: participant.clone() });
+                    }
+                    self.keep_subscribed(&participant, VideoFeed::Screen, Some(mids)).await;
                 }
+                None => self.screen_share_ended(participant.id).await,
             }
         }
     }
 
-    async fn subscribe(&mut self, from: Participant) -> Result<(), String> {
+    /// Subscribes to `mids` of `from`'s feed, unless already subscribed to
+    /// exactly those; a different set replaces the subscription.
+    async fn keep_subscribed(&mut self, from: &Participant, feed: VideoFeed, mids: Option<Vec<String>>) {
+        if let Some(sub) = self.subscriptions.get(&(from.id, feed)) {
+            if sub.mids == mids {
+                return;
+            }
+            self.unsubscribe(from.id, feed).await;
+        }
+        if let Err(reason) = self.subscribe(from.clone(), feed, mids).await {
+            warn!(participant = %from.id, ?feed, %reason, "subscription failed");
+            self.emit(ClassEvent::MediaFailed { participant: Some(from.clone()), reason });
+        }
+    }
+
+    async fn screen_share_ended(&mut self, id: ParticipantId) {
+        self.unsubscribe(id, VideoFeed::Screen).await;
+        if self.sharing.remove(&id) {
+            info!(%id, "screen share stopped");
+            if let Some(participant) = self.participants.get(&id).cloned() {
+                self.emit(ClassEvent::ScreenShareStopped { participant });
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, from: Participant, feed: VideoFeed, mids: Option<Vec<String>>) -> Result<(), String> {
         let requested_at = Instant::now();
         let handle = self.conn.attach().await.map_err(describe)?;
-        let join = Join::Subscriber {
-            room: self.room,
-            private_id: self.private_id,
-            streams: vec![StreamRef { feed: from.id.0 }],
-            pin: self.pin.clone(),
+        let streams = match &mids {
+            Some(mids) => mids.iter().map(|mid| StreamRef { feed: from.id.0, mid: Some(mid.clone()) }).collect(),
+            None => vec![StreamRef { feed: from.id.0, mid: None }],
         };
-        let result = self.finish_subscribe(handle, join, from.clone(), requested_at).await;
+        let join = Join::Subscriber { room: self.room, private_id: self.private_id, streams, pin: self.pin.clone() };
+        let result = self.finish_subscribe(handle, join, (from, feed, mids), requested_at).await;
         if result.is_err() {
             self.conn.session.detach(Conn::now(), handle);
         }
         result
     }
 
-    async fn finish_subscribe(&mut self, handle: u64, join: Join, from: Participant, requested_at: Instant) -> Result<(), String> {
+    async fn finish_subscribe(
+        &mut self,
+        handle: u64,
+        join: Join,
+        (from, feed, mids): (Participant, VideoFeed, Option<Vec<String>>),
+        requested_at: Instant,
+    ) -> Result<(), String> {
         let (event, offer) = self.conn.videoroom(handle, VideoRoomRequest::Join(join), None).await.map_err(describe)?;
         if let VideoRoomEvent::Error { code, reason } = event {
             return Err(format!("server refused the subscription: {reason} ({code})"));
@@ -433,7 +588,7 @@ impl Driver {
         let offer = offer.filter(|j| j.kind == JsepType::Offer).ok_or("the server sent no SDP offer")?;
         let (peer, answer) = self
             .peers
-            .subscriber(from.clone(), offer.sdp, Arc::clone(&self.sink), self.peer_tx.clone())
+            .subscriber(from.clone(), feed, offer.sdp, Arc::clone(&self.sink), self.peer_tx.clone())
             .await
             .map_err(|e| e.0)?;
         let answer = Jsep { kind: JsepType::Answer, sdp: answer };
@@ -448,21 +603,52 @@ impl Driver {
                 return Err(describe(e));
             }
         }
-        self.handle_owner.insert(handle, from.id);
-        self.subscriptions.insert(from.id, Subscription { handle, peer, requested_at });
+        self.handle_owner.insert(handle, (from.id, feed));
+        self.subscriptions.insert((from.id, feed), Subscription { handle, peer, requested_at, mids });
         Ok(())
     }
 
-    async fn unsubscribe(&mut self, id: ParticipantId) {
-        if let Some(sub) = self.subscriptions.remove(&id) {
+    async fn unsubscribe(&mut self, id: ParticipantId, feed: VideoFeed) {
+        if let Some(sub) = self.subscriptions.remove(&(id, feed)) {
             self.handle_owner.remove(&sub.handle);
             sub.peer.close().await;
             self.conn.session.detach(Conn::now(), sub.handle);
         }
     }
 
+    /// `id` stopped publishing altogether.
+    async fn unsubscribe_all(&mut self, id: ParticipantId) {
+        self.screen_share_ended(id).await;
+        self.unsubscribe(id, VideoFeed::Camera).await;
+    }
+
+    async fn share_screen(&mut self, source: Box<dyn VideoSource>) -> Result<(), ShareError> {
+        match self.publisher.as_mut() {
+            Some(publisher) => {
+                let change = publisher.share_screen(source).await.map_err(|e| ShareError::Media { reason: e.0 })?;
+                renegotiate(&mut self.conn, self.handle, publisher.as_mut(), change).await?;
+            }
+            None => {
+                // Nothing published yet (no microphone, no camera): the share is the publication.
+                let media = LocalMedia { screen: Some(source), ..LocalMedia::default() };
+                let publisher = publish(&mut self.conn, self.handle, self.peers.as_ref(), media, self.peer_tx.clone()).await?;
+                self.publisher = Some(publisher);
+            }
+        }
+        info!("sharing our screen");
+        Ok(())
+    }
+
+    async fn stop_screen_share(&mut self) -> Result<(), ShareError> {
+        let Some(publisher) = self.publisher.as_mut() else { return Ok(()) };
+        let Some(change) = publisher.stop_screen_share().await.map_err(|e| ShareError::Media { reason: e.0 })? else { return Ok(()) };
+        renegotiate(&mut self.conn, self.handle, publisher.as_mut(), change).await?;
+        info!("screen share stopped");
+        Ok(())
+    }
+
     async fn participant_left(&mut self, id: ParticipantId) {
-        self.unsubscribe(id).await;
+        self.unsubscribe_all(id).await;
         if let Some(participant) = self.participants.remove(&id) {
             info!(id = %participant.id, name = %participant.name, "participant left");
             self.emit(ClassEvent::ParticipantLeft { participant });

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use estrade_core::link::{Connector, LinkEvent, SignalLink};
 use estrade_core::peer::{LocalMedia, PeerError, PeerEvents, PeerFactory, Publisher, RemoteMediaSink, Subscriber};
-use estrade_core::{join, ClassEvent, JoinError, JoinOptions, Participant};
+use estrade_core::{join, ClassEvent, JoinError, JoinOptions, Participant, VideoFeed};
 use estrade_media::VideoFrame;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -87,6 +87,11 @@ impl Server {
 
     /// Answers one subscription (attach, join, start) with handle `handle`.
     async fn subscription(&mut self, handle: u64, feed: u64) {
+        self.subscription_to(handle, feed).await;
+    }
+
+    /// Like `subscription`, returning the streams asked for.
+    async fn subscription_to(&mut self, handle: u64, feed: u64) -> Value {
         let attach = self.expect("attach", None).await;
         self.success(&attach, handle);
         let join = self.expect("message", Some("join")).await;
@@ -97,7 +102,53 @@ impl Server {
         let start = self.expect("message", Some("start")).await;
         assert_eq!(start["jsep"]["type"], "answer");
         self.event(&start, json!({"videoroom": "event", "started": "ok"}), None);
+        join["body"]["streams"].clone()
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_screen_share_gets_its_own_subscription_and_leaves_the_camera_alone() {
+    let (connector, mut server) = link();
+    let peers = Arc::new(RecordingPeers::default());
+    let camera = json!([{"type": "audio", "mid": "0", "codec": "opus"}, {"type": "video", "mid": "1", "codec": "vp8"}]);
+    let mut sharing = camera.clone();
+    sharing.as_array_mut().unwrap().push(json!({"type": "video", "mid": "2", "codec": "vp8", "description": "screen share"}));
+    let mut stopped = camera.clone();
+    stopped.as_array_mut().unwrap().push(json!({"type": "video", "mid": "2", "disabled": true}));
+    let script = tokio::spawn(async move {
+        server.admit(json!([{"id": 200, "display": "Léa", "streams": camera}])).await;
+        let streams = server.subscription_to(20, 200).await;
+        assert_eq!(streams, json!([{"feed": 200, "mid": "0"}, {"feed": 200, "mid": "1"}]), "sound and camera, by mid");
+        // Léa starts sharing: Janus lists her streams again.
+        let update = |streams: &Value| json!({"janus": "event", "sender": 10, "plugindata": {"data":
+            {"videoroom": "event", "room": 1234, "publishers": [{"id": 200, "display": "Léa", "streams": streams}]}}});
+        server.send(update(&sharing));
+        let streams = server.subscription_to(21, 200).await;
+        assert_eq!(streams, json!([{"feed": 200, "mid": "2"}]), "the share alone, on its own handle");
+        // The same list again changes nothing; then she stops.
+        server.send(update(&sharing));
+        server.send(update(&stopped));
+        let detach = server.expect("detach", None).await;
+        assert_eq!(detach["handle_id"], 21, "only the share's subscription is released");
+        server.success(&detach, 0);
+        server
+    });
+    let (_class, mut events) = join(options(None), connector, Arc::new(Peers(Arc::clone(&peers))), LocalMedia::default(), Arc::new(NoSink))
+        .await
+        .expect("joined");
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(match next_event(&mut events).await {
+            ClassEvent::ParticipantJoined { participant } => format!("+{}", participant.name),
+            ClassEvent::ScreenShareStarted { participant } => format!("share {}", participant.name),
+            ClassEvent::ScreenShareStopped { participant } => format!("unshare {}", participant.name),
+            other => format!("{other:?}"),
+        });
+    }
+    assert_eq!(seen, ["+Léa", "share Léa", "unshare Léa"]);
+    script.await.expect("script ran");
+    assert_eq!(*peers.feeds.lock().unwrap(), [VideoFeed::Camera, VideoFeed::Screen]);
+    assert_eq!(*peers.closed.lock().unwrap(), ["Léa"], "the share's connection closed, the camera's kept");
 }
 
 struct ScriptedConnector {
@@ -122,6 +173,7 @@ fn link() -> (Arc<ScriptedConnector>, Server) {
 #[derive(Default)]
 struct RecordingPeers {
     subscribed: Mutex<Vec<(Participant, String)>>,
+    feeds: Mutex<Vec<VideoFeed>>,
     closed: Mutex<Vec<String>>,
 }
 
@@ -144,11 +196,13 @@ impl PeerFactory for Peers {
     async fn subscriber(
         &self,
         from: Participant,
+        feed: VideoFeed,
         offer: String,
         _sink: Arc<dyn RemoteMediaSink>,
         _events: PeerEvents,
     ) -> Result<(Box<dyn Subscriber>, String), PeerError> {
         self.0.subscribed.lock().unwrap().push((from.clone(), offer));
+        self.0.feeds.lock().unwrap().push(feed);
         Ok((Box::new(FakeSubscriber(from.name, Arc::clone(&self.0))), "v=0 client-answer".into()))
     }
 }
@@ -156,7 +210,7 @@ impl PeerFactory for Peers {
 struct NoSink;
 impl RemoteMediaSink for NoSink {
     fn audio(&self, _: &Participant, _: &[i16]) {}
-    fn video(&self, _: &Participant, _: &VideoFrame) {}
+    fn video(&self, _: &Participant, _: VideoFeed, _: &VideoFrame) {}
 }
 
 fn options(pin: Option<&str>) -> JoinOptions {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample, StreamConfig};
 use estrade_core::peer::RemoteMediaSink;
-use estrade_core::{Participant, ParticipantId};
+use estrade_core::{Participant, ParticipantId, VideoFeed};
 use estrade_media::playout::Mixer;
 use estrade_media::resample::StreamResampler;
 use estrade_media::voice::{SharedVoiceProcessor, VOICE_FRAME_SAMPLES};
@@ -114,7 +114,7 @@ impl RemoteMediaSink for Speaker {
         self.mixer.lock().unwrap_or_else(|p| p.into_inner()).push(&from.id, pcm, Instant::now());
     }
 
-    fn video(&self, _from: &Participant, _frame: &VideoFrame) {}
+    fn video(&self, _from: &Participant, _feed: VideoFeed, _frame: &VideoFrame) {}
 }
 
 /// The thread that keeps the device supplied, paced by the device's own clock:

@@ -11,10 +11,15 @@ pub enum VideoRoomRequest {
     Join(Join),
     /// Publish (or change) media, with an SDP offer alongside.
     Configure {
-        /// Send audio.
-        audio: bool,
-        /// Send video.
-        video: bool,
+        /// Send audio (first publication only; renegotiations leave it out).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        audio: Option<bool>,
+        /// Send video (first publication only; renegotiations leave it out).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        video: Option<bool>,
+        /// Labels of published streams, by mid (e.g. the screen share).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        descriptions: Vec<StreamDescription>,
     },
     /// Start receiving, with the SDP answer alongside.
     Start,
@@ -51,11 +56,27 @@ pub enum Join {
     },
 }
 
-/// One feed (all its streams) to subscribe to.
+/// A feed, or one stream of it, to subscribe to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StreamRef {
     /// The publisher id.
     pub feed: u64,
+    /// One stream of the feed (its mid at the publisher); `None`: all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mid: Option<String>,
+}
+
+/// The description Estrade gives a published screen share, and looks for in
+/// others' streams. Janus shows it to every client (janus.js demos too).
+pub const SCREEN_SHARE_DESCRIPTION: &str = "screen share";
+
+/// A text label for one published stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamDescription {
+    /// The stream's mid in the publisher's SDP.
+    pub mid: String,
+    /// What it is, e.g. [`SCREEN_SHARE_DESCRIPTION`].
+    pub description: String,
 }
 
 /// A publisher in the room, as listed by Janus.
@@ -66,6 +87,38 @@ pub struct Publisher {
     /// Their display name.
     #[serde(default)]
     pub display: String,
+    /// What they publish (Janus 1.x lists every stream, disabled ones too).
+    #[serde(default)]
+    pub streams: Vec<PublishedStream>,
+}
+
+/// One stream of a publisher, as listed by Janus.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PublishedStream {
+    /// "audio", "video" or "data".
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// Its mid at the publisher.
+    #[serde(default)]
+    pub mid: String,
+    /// Its label, if the publisher gave one.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Stopped (an inactive m-line): nothing flows.
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+impl PublishedStream {
+    /// A live screen share.
+    pub fn is_screen_share(&self) -> bool {
+        !self.disabled && self.kind == "video" && self.description.as_deref() == Some(SCREEN_SHARE_DESCRIPTION)
+    }
+
+    /// A live audio or video stream that is not a screen share (the camera, the microphone).
+    pub fn is_main_media(&self) -> bool {
+        !self.disabled && (self.kind == "audio" || self.kind == "video") && !self.is_screen_share()
+    }
 }
 
 /// Error codes of the VideoRoom plugin that Estrade tells apart.
@@ -234,14 +287,21 @@ mod tests {
         let body = serde_json::to_value(VideoRoomRequest::Join(Join::Subscriber {
             room: 1,
             private_id: Some(9),
-            streams: vec![StreamRef { feed: 5 }],
+            streams: vec![StreamRef { feed: 5, mid: None }],
             pin: Some("42".into()),
         }))
         .expect("serialise");
         assert_eq!(body["streams"][0]["feed"], 5);
         assert_eq!(body["ptype"], "subscriber");
-        let c = serde_json::to_value(VideoRoomRequest::Configure { audio: true, video: false }).expect("ser");
+        let c = serde_json::to_value(VideoRoomRequest::Configure { audio: Some(true), video: Some(false), descriptions: vec![] }).expect("ser");
         assert_eq!(c, json!({"request":"configure","audio":true,"video":false}));
+        let share = VideoRoomRequest::Configure {
+            audio: None,
+            video: None,
+            descriptions: vec![StreamDescription { mid: "2".into(), description: SCREEN_SHARE_DESCRIPTION.into() }],
+        };
+        let c = serde_json::to_value(share).expect("ser");
+        assert_eq!(c, json!({"request":"configure","descriptions":[{"mid":"2","description":"screen share"}]}));
     }
 
     #[test]
@@ -255,8 +315,8 @@ mod tests {
                 room: 1,
                 id: 10,
                 private_id: Some(99),
-                publishers: vec![Publisher { id: 11, display: "Léa".into() }],
-                attendees: vec![Publisher { id: 12, display: "Hugo".into() }],
+                publishers: vec![Publisher { id: 11, display: "Léa".into(), streams: vec![] }],
+                attendees: vec![Publisher { id: 12, display: "Hugo".into(), streams: vec![] }],
             }
         );
         let err = json!({"videoroom":"event","error_code":426,"error":"No such room (9)"});
@@ -265,5 +325,25 @@ mod tests {
         assert_eq!(VideoRoomEvent::from_plugin_data(&json!({"videoroom":"event","room":1,"leaving":"ok"})), VideoRoomEvent::Ok("leaving".into()));
         assert_eq!(VideoRoomEvent::from_plugin_data(&json!({"videoroom":"event","configured":"ok"})), VideoRoomEvent::Ok("configured".into()));
         assert!(matches!(VideoRoomEvent::from_plugin_data(&json!(42)), VideoRoomEvent::Other(_)));
+    }
+
+    #[test]
+    fn tells_a_screen_share_from_the_camera() {
+        let update = json!({"videoroom":"event","room":1,"publishers":[{"id":11,"display":"Léa","streams":[
+            {"type":"audio","mindex":0,"mid":"0","codec":"opus"},
+            {"type":"video","mindex":1,"mid":"1","codec":"vp8"},
+            {"type":"video","mindex":2,"mid":"2","codec":"vp8","description":"screen share"},
+            {"type":"video","mindex":3,"mid":"3","disabled":true},
+            {"type":"data","mindex":4,"mid":"4"}]}]});
+        let VideoRoomEvent::Publishers(list) = VideoRoomEvent::from_plugin_data(&update) else { panic!("publishers") };
+        let streams = &list[0].streams;
+        let main: Vec<&str> = streams.iter().filter(|s| s.is_main_media()).map(|s| s.mid.as_str()).collect();
+        let shares: Vec<&str> = streams.iter().filter(|s| s.is_screen_share()).map(|s| s.mid.as_str()).collect();
+        assert_eq!(main, ["0", "1"]);
+        assert_eq!(shares, ["2"]);
+        // A stopped share loses its description in Janus's list: it is neither.
+        let stopped = json!({"type":"video","mindex":2,"mid":"2","disabled":true});
+        let stopped: PublishedStream = serde_json::from_value(stopped).expect("stream");
+        assert!(!stopped.is_screen_share() && !stopped.is_main_media());
     }
 }

@@ -18,7 +18,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use estrade_core::peer::{LocalMedia, PeerError, PeerEvents, PeerFactory, Publisher, RemoteMediaSink, Subscriber};
-use estrade_core::Participant;
+use estrade_core::{Participant, VideoFeed};
+
+/// A shared screen's bitrate: text must stay sharp, and slides change
+/// rarely, so a keyframe of a 1080p slide must fit without a long freeze.
+const SCREEN_BITRATE_KBPS: u32 = 1500;
 
 /// Network settings for peer connections.
 #[derive(Debug, Clone, Default)]
@@ -26,8 +30,10 @@ pub struct RtcConfig {
     /// Local addresses ICE may use for host candidates. Empty: every
     /// non-loopback interface, as any app would.
     pub ice_addrs: Vec<IpAddr>,
-    /// Target video bitrate in kbit/s.
+    /// Target video bitrate in kbit/s (0: 600).
     pub video_bitrate_kbps: u32,
+    /// Target bitrate of a screen share in kbit/s (0: 1500).
+    pub screen_bitrate_kbps: u32,
 }
 
 /// Makes webrtc-rs peer connections for the class driver.
@@ -42,6 +48,9 @@ impl WebrtcPeers {
         if config.video_bitrate_kbps == 0 {
             config.video_bitrate_kbps = 600;
         }
+        if config.screen_bitrate_kbps == 0 {
+            config.screen_bitrate_kbps = SCREEN_BITRATE_KBPS;
+        }
         Self { config }
     }
 }
@@ -55,11 +64,12 @@ impl PeerFactory for WebrtcPeers {
     async fn subscriber(
         &self,
         from: Participant,
+        feed: VideoFeed,
         offer: String,
         sink: Arc<dyn RemoteMediaSink>,
         events: PeerEvents,
     ) -> Result<(Box<dyn Subscriber>, String), PeerError> {
-        let (sub, answer) = subscribe::MediaSubscriber::start(&self.config, from, offer, sink, events).await?;
+        let (sub, answer) = subscribe::MediaSubscriber::start(&self.config, from, feed, offer, sink, events).await?;
         Ok((Box::new(sub), answer))
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use estrade_core::peer::{LocalMedia, PeerError, PeerEvent, PeerEventKind, PeerEvents, PeerRole, Publisher};
+use estrade_core::peer::{LocalMedia, PeerError, PeerEvent, PeerEventKind, PeerEvents, PeerRole, Publisher, Renegotiation};
 use estrade_media::codec::{EncodedVideo, OpusEncoder, Vp8Encoder, Vp8EncoderConfig};
 use estrade_media::{AudioSource, VideoSource};
 use rtc::media::Sample;
@@ -26,6 +26,7 @@ use crate::RtcConfig;
 const OPUS_BITRATE: i32 = 32_000;
 const AUDIO_FRAME: Duration = Duration::from_millis(20);
 
+#[derive(Clone)]
 struct Outgoing {
     track: Arc<TrackLocalStaticSample>,
     transceiver: Arc<dyn RtpTransceiver>,
@@ -72,21 +73,46 @@ pub(crate) struct PublishStats {
     pub(crate) keyframe_requests: AtomicU64,
 }
 
+/// The screen share's stream. Its transceiver is made on the first share and
+/// kept: stopping turns it inactive, sharing again turns it back on, so the
+/// mid stays the same and the SDP does not grow with every share.
+struct ScreenStream {
+    out: Outgoing,
+    mid: Option<String>,
+    keyframe: Arc<AtomicBool>,
+    /// Set to stop the encoder of the share under way.
+    running: Option<Arc<AtomicBool>>,
+    /// What to send once the server has answered.
+    pending: Option<Box<dyn VideoSource>>,
+    /// Keyframe requests are being watched (from the first answer on).
+    watched: bool,
+}
+
+impl ScreenStream {
+    fn stop_encoder(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
 /// A running publication.
 pub(crate) struct MediaPublisher {
     built: Built,
     offer: String,
     audio: Option<(Outgoing, Box<dyn AudioSource>)>,
     video: Option<(Outgoing, Box<dyn VideoSource>)>,
+    screen: Option<ScreenStream>,
     events: PeerEvents,
     stop: Arc<AtomicBool>,
     stats: Arc<PublishStats>,
     video_bitrate_kbps: u32,
+    screen_bitrate_kbps: u32,
 }
 
 impl MediaPublisher {
     pub(crate) async fn start(config: &RtcConfig, media: LocalMedia, events: PeerEvents) -> Result<Self, PeerError> {
-        let mut built = build(config, PeerRole::Publisher, events.clone()).await?;
+        let built = build(config, PeerRole::Publisher, events.clone()).await?;
         let audio = match media.audio {
             Some(source) => Some((add_sendonly(&built.pc, RtpCodecKind::Audio, "audio0").await?, source)),
             None => None,
@@ -95,19 +121,75 @@ impl MediaPublisher {
             Some(source) => Some((add_sendonly(&built.pc, RtpCodecKind::Video, "video0").await?, source)),
             None => None,
         };
-        let offer = built.pc.create_offer(None).await.map_err(err("creating the offer"))?;
-        built.pc.set_local_description(offer).await.map_err(err("applying the offer"))?;
-        let offer = local_sdp(&mut built).await?;
-        Ok(Self {
+        let mut publisher = Self {
             built,
-            offer,
+            offer: String::new(),
             audio,
             video,
+            screen: None,
             events,
             stop: Arc::new(AtomicBool::new(false)),
             stats: Arc::default(),
             video_bitrate_kbps: config.video_bitrate_kbps,
-        })
+            screen_bitrate_kbps: config.screen_bitrate_kbps,
+        };
+        if let Some(source) = media.screen {
+            publisher.prepare_screen(source).await?;
+        }
+        publisher.offer = publisher.make_offer().await?;
+        Ok(publisher)
+    }
+
+    /// Readies the screen stream to send `source` once the next offer is answered.
+    async fn prepare_screen(&mut self, source: Box<dyn VideoSource>) -> Result<(), PeerError> {
+        match self.screen.as_mut() {
+            Some(screen) => {
+                screen.stop_encoder();
+                screen.out.transceiver.set_direction(RTCRtpTransceiverDirection::Sendonly).await.map_err(err("turning the screen share on"))?;
+                screen.pending = Some(source);
+            }
+            None => {
+                let out = add_sendonly(&self.built.pc, RtpCodecKind::Video, "screen0").await?;
+                let keyframe = Arc::new(AtomicBool::new(true));
+                self.screen = Some(ScreenStream { out, mid: None, keyframe, running: None, pending: Some(source), watched: false });
+            }
+        }
+        Ok(())
+    }
+
+    async fn make_offer(&mut self) -> Result<String, PeerError> {
+        let offer = self.built.pc.create_offer(None).await.map_err(err("creating the offer"))?;
+        self.built.pc.set_local_description(offer).await.map_err(err("applying the offer"))?;
+        if let Some(screen) = self.screen.as_mut() {
+            screen.mid = screen.out.transceiver.mid().await.map_err(err("reading the screen share's mid"))?;
+        }
+        local_sdp(&mut self.built).await
+    }
+
+    fn sharing(&self) -> bool {
+        self.screen.as_ref().is_some_and(|s| s.running.is_some() || s.pending.is_some())
+    }
+
+    /// Starts a picture stream: the encoder on its own thread, once
+    /// connected, and the loop that hands its frames to the track.
+    #[allow(clippy::too_many_arguments)]
+    fn start_video(&self, out: Outgoing, pt: PayloadType, source: Box<dyn VideoSource>, bitrate: u32, keyframe: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
+        let (tx, rx) = mpsc::channel(4);
+        let fps = source.frames_per_second().max(1);
+        let mut state = self.built.state.clone();
+        let events = self.events.clone();
+        // The encoder waits for the connection, so its first frame (a keyframe) is not lost.
+        tokio::spawn(async move {
+            if wait_connected(&mut state).await {
+                let spawned = std::thread::Builder::new()
+                    .name("estrade-vp8".into())
+                    .spawn(move || encode_video(source, bitrate, keyframe, stop, tx));
+                if let Err(e) = spawned {
+                    let _ = events.send(PeerEvent { role: PeerRole::Publisher, kind: PeerEventKind::Failed(format!("cannot start the video encoder: {e}")) });
+                }
+            }
+        });
+        tokio::spawn(send_video(out, pt, fps, rx));
     }
 }
 
@@ -131,30 +213,56 @@ impl Publisher for MediaPublisher {
             // Starts set: the encoder's first frame, once connected, is a keyframe.
             let keyframe = Arc::new(AtomicBool::new(true));
             tokio::spawn(watch_keyframe_requests(Arc::clone(&out.track), Arc::clone(&keyframe), Arc::clone(&self.stats)));
-            let (tx, rx) = mpsc::channel(4);
-            let fps = source.frames_per_second().max(1);
-            let mut state = self.built.state.clone();
-            let stop = Arc::clone(&self.stop);
-            let events = self.events.clone();
-            let bitrate = self.video_bitrate_kbps;
-            // The encoder waits for the connection, so its first frame (a keyframe) is not lost.
-            tokio::spawn(async move {
-                if wait_connected(&mut state).await {
-                    let spawned = std::thread::Builder::new()
-                        .name("estrade-vp8".into())
-                        .spawn(move || encode_video(source, bitrate, keyframe, stop, tx));
-                    if let Err(e) = spawned {
-                        let _ = events.send(PeerEvent { role: PeerRole::Publisher, kind: PeerEventKind::Failed(format!("cannot start the video encoder: {e}")) });
-                    }
-                }
-            });
-            tokio::spawn(send_video(out, pt, fps, rx));
+            self.start_video(out, pt, source, self.video_bitrate_kbps, keyframe, Arc::clone(&self.stop));
+        }
+        let screen_source = self.screen.as_mut().and_then(|s| s.pending.take());
+        let screen_stream = self.screen.as_ref().map(|s| (s.out.clone(), Arc::clone(&s.keyframe), s.watched));
+        if let (Some(source), Some((out, keyframe, watched))) = (screen_source, screen_stream) {
+            let pt = negotiated_payload_type(&out.transceiver).await?;
+            if !watched {
+                tokio::spawn(watch_keyframe_requests(Arc::clone(&out.track), Arc::clone(&keyframe), Arc::clone(&self.stats)));
+            }
+            // A new share starts on a keyframe: the viewers' decoders start afresh.
+            keyframe.store(true, Ordering::SeqCst);
+            let running = Arc::new(AtomicBool::new(false));
+            self.start_video(out, pt, source, self.screen_bitrate_kbps, keyframe, Arc::clone(&running));
+            if let Some(screen) = self.screen.as_mut() {
+                screen.watched = true;
+                screen.running = Some(running);
+            }
         }
         Ok(())
     }
 
-    async fn close(self: Box<Self>) {
+    fn screen_mid(&self) -> Option<String> {
+        self.screen.as_ref().filter(|_| self.sharing()).and_then(|s| s.mid.clone())
+    }
+
+    async fn share_screen(&mut self, source: Box<dyn VideoSource>) -> Result<Renegotiation, PeerError> {
+        self.prepare_screen(source).await?;
+        let offer = self.make_offer().await?;
+        Ok(Renegotiation { offer, screen_mid: self.screen_mid() })
+    }
+
+    async fn stop_screen_share(&mut self) -> Result<Option<Renegotiation>, PeerError> {
+        if !self.sharing() {
+            return Ok(None);
+        }
+        if let Some(screen) = self.screen.as_mut() {
+            screen.stop_encoder();
+            screen.pending = None;
+            // Inactive: Janus marks the stream disabled and tells everyone.
+            screen.out.transceiver.set_direction(RTCRtpTransceiverDirection::Inactive).await.map_err(err("turning the screen share off"))?;
+        }
+        let offer = self.make_offer().await?;
+        Ok(Some(Renegotiation { offer, screen_mid: None }))
+    }
+
+    async fn close(mut self: Box<Self>) {
         self.stop.store(true, Ordering::SeqCst);
+        if let Some(screen) = self.screen.as_mut() {
+            screen.stop_encoder();
+        }
         tracing::debug!(keyframe_requests = self.stats.keyframe_requests.load(Ordering::Relaxed), "publisher closing");
         log_stats(&self.built.pc, &PeerRole::Publisher).await;
         if let Err(e) = self.built.pc.close().await {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use estrade_core::peer::{PeerError, PeerEvent, PeerEventKind, PeerEvents, PeerRole, RemoteMediaSink, Subscriber};
-use estrade_core::{MediaKind, Participant};
+use estrade_core::{MediaKind, Participant, VideoFeed};
 use estrade_media::codec::{OpusDecoder, Vp8Decoder};
 use rtc::media::io::sample_builder::SampleBuilder;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
@@ -40,11 +40,12 @@ impl MediaSubscriber {
     pub(crate) async fn start(
         config: &RtcConfig,
         from: Participant,
+        feed: VideoFeed,
         offer: String,
         sink: Arc<dyn RemoteMediaSink>,
         events: PeerEvents,
     ) -> Result<(Self, String), PeerError> {
-        let role = PeerRole::Subscriber(from.clone());
+        let role = PeerRole::receiving(from.clone(), feed);
         let mut built = build(config, role.clone(), events.clone()).await?;
         tracing::trace!(sdp = %offer, "remote SDP");
         let offer = RTCSessionDescription::offer(offer).map_err(err("reading the server's offer"))?;
@@ -55,7 +56,7 @@ impl MediaSubscriber {
         let mut tracks = std::mem::replace(&mut built.tracks, tokio::sync::mpsc::unbounded_channel().1);
         tokio::spawn(async move {
             while let Some(track) = tracks.recv().await {
-                tokio::spawn(receive(track, from.clone(), Arc::clone(&sink), events.clone()));
+                tokio::spawn(receive(track, from.clone(), feed, Arc::clone(&sink), events.clone()));
             }
         });
         Ok((Self { built, role }, answer))
@@ -72,18 +73,19 @@ impl Subscriber for MediaSubscriber {
     }
 }
 
-async fn receive(track: Arc<dyn TrackRemote>, from: Participant, sink: Arc<dyn RemoteMediaSink>, events: PeerEvents) {
+async fn receive(track: Arc<dyn TrackRemote>, from: Participant, feed: VideoFeed, sink: Arc<dyn RemoteMediaSink>, events: PeerEvents) {
     let ssrcs = track.ssrcs().await;
     let ssrc = ssrcs.first().copied().unwrap_or_default();
     tracing::debug!(?ssrcs, "remote track");
     let mime = track.codec(ssrc).await.map(|c| c.mime_type.to_lowercase()).unwrap_or_default();
     let first = |kind| {
-        let _ = events.send(PeerEvent { role: PeerRole::Subscriber(from.clone()), kind: PeerEventKind::FirstMedia(kind) });
+        let kind = if feed == VideoFeed::Screen && kind == MediaKind::Video { MediaKind::Screen } else { kind };
+        let _ = events.send(PeerEvent { role: PeerRole::receiving(from.clone(), feed), kind: PeerEventKind::FirstMedia(kind) });
     };
     if mime == MIME_TYPE_OPUS.to_lowercase() {
         receive_audio(track, &from, sink, first).await;
     } else if mime == MIME_TYPE_VP8.to_lowercase() {
-        receive_video(track, ssrc, &from, sink, first).await;
+        receive_video(track, ssrc, (&from, feed), sink, first).await;
     } else {
         tracing::warn!(%mime, "ignoring a track in a codec Estrade does not decode");
     }
@@ -134,7 +136,13 @@ async fn receive_audio(track: Arc<dyn TrackRemote>, from: &Participant, sink: Ar
     }
 }
 
-async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participant, sink: Arc<dyn RemoteMediaSink>, first: impl Fn(MediaKind)) {
+async fn receive_video(
+    track: Arc<dyn TrackRemote>,
+    ssrc: u32,
+    (from, feed): (&Participant, VideoFeed),
+    sink: Arc<dyn RemoteMediaSink>,
+    first: impl Fn(MediaKind),
+) {
     let mut decoder = match Vp8Decoder::new() {
         Ok(d) => d,
         Err(e) => return tracing::error!(error = %e, "cannot open the video decoder"),
@@ -192,7 +200,7 @@ async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participan
                             decoded_any = true;
                             first(MediaKind::Video);
                         }
-                        sink.video(from, picture);
+                        sink.video(from, feed, picture);
                     }
                 }
                 Err(e) => {
@@ -203,7 +211,7 @@ async fn receive_video(track: Arc<dyn TrackRemote>, ssrc: u32, from: &Participan
             }
         }
     }
-    tracing::info!(participant = %from.id, decoded, skipped, incomplete, "video receive ended");
+    tracing::info!(participant = %from.id, ?feed, decoded, skipped, incomplete, "video receive ended");
 }
 
 /// A keyframe request as a compound RTCP packet: a receiver report, then the PLI.
