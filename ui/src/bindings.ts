@@ -104,6 +104,36 @@ async setVideoTiles(tiles: VideoTile[]) : Promise<void> {
  */
 async videoFramePainted(participant: string) : Promise<void> {
     await TAURI_INVOKE("video_frame_painted", { participant });
+},
+/**
+ * The monitors and windows that can be shared now.
+ */
+async shareTargets() : Promise<ShareTargets> {
+    return await TAURI_INVOKE("share_targets");
+},
+/**
+ * Shares a monitor or window (`screen:ID`, `window:ID`; none: the primary
+ * monitor) as our screen share, next to our sound and camera. Replaces a
+ * share under way.
+ */
+async shareScreen(target: string | null) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("share_screen", { target }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Stops our screen share; nothing happens if we were not sharing.
+ */
+async stopScreenShare() : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("stop_screen_share") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -156,6 +186,14 @@ export type ClassUpdate = { kind: "participant_joined"; participant: Participant
  */
 { kind: "publishing" } | { kind: "media_flowing"; participant: ParticipantInfo; media: Media } | 
 /**
+ * Someone started sharing their screen: its picture goes to tile `<id>:screen`.
+ */
+{ kind: "screen_share_started"; participant: ParticipantInfo } | 
+/**
+ * Someone's screen share ended: its tile goes away.
+ */
+{ kind: "screen_share_stopped"; participant: ParticipantInfo } | 
+/**
  * Media with one participant (None: our own) failed; the class goes on.
  */
 { kind: "media_failed"; participant: ParticipantInfo | null; message: Message } | 
@@ -186,7 +224,7 @@ export type DeviceList = { microphones: DeviceInfo[]; speakers: DeviceInfo[]; ca
 /**
  * What kind of failure, for the UI to choose how to show it.
  */
-export type ErrorCode = "unreachable" | "bad_address" | "bad_invite" | "no_name" | "no_such_class" | "wrong_pin" | "class_full" | "refused" | "timed_out" | "connection_lost" | "media" | "already_in_class" | "not_in_class" | "settings" | "device"
+export type ErrorCode = "unreachable" | "bad_address" | "bad_invite" | "no_name" | "no_such_class" | "wrong_pin" | "class_full" | "refused" | "timed_out" | "connection_lost" | "media" | "already_in_class" | "not_in_class" | "settings" | "device" | "screen_share"
 /**
  * A request to join a class.
  */
@@ -216,7 +254,11 @@ class: number; me: ParticipantInfo; room: string; server: string; microphone: bo
  */
 pinNotice: Message | null }
 export type Language = "fr" | "en"
-export type Media = "audio" | "video"
+export type Media = "audio" | "video" | 
+/**
+ * A screen share's picture.
+ */
+"screen"
 /**
  * A sentence for a person, in both languages.
  */
@@ -250,6 +292,26 @@ language: Language | null; audio: AudioChoice; video: VideoChoice;
  * The microphone, speakers and camera chosen on this computer (None: the system's default).
  */
 microphone: string | null; speakers: string | null; camera: string | null; voice: Voice }
+/**
+ * A screen or window that can be shared.
+ */
+export type ShareTarget = { 
+/**
+ * What to share it by: `screen:ID` or `window:ID`.
+ */
+id: string; 
+/**
+ * A monitor's name, or a window's title and application.
+ */
+name: string; width: number; height: number; 
+/**
+ * The primary monitor.
+ */
+isDefault: boolean }
+/**
+ * What can be shared now: the monitors, then the visible windows.
+ */
+export type ShareTargets = { monitors: ShareTarget[]; windows: ShareTarget[] }
 /**
  * How loud someone is right now, 0 to 1, for the active-speaker spotlight.
  */
