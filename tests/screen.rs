@@ -3,9 +3,9 @@
 //! decoded by another: it must arrive with a luma PSNR above 30 dB.
 
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use estrade_tests::xvfb::Xvfb;
 use estrade_tests::{scratch, LocalJanus};
 
 const ROOM: u64 = 1234;
@@ -62,50 +62,6 @@ fn psnr(expected: &[f64], got: &[u8]) -> f64 {
     10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
 }
 
-/// An X server inside the test's namespace, stopped by PID on drop.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start(janus: &LocalJanus) -> Self {
-        let n = (std::process::id() % 400) + 100;
-        let display = format!(":{n}");
-        // -noreset: otherwise the server resets when `display` disconnects,
-        // and the picture it painted on the root window is gone.
-        let child = janus
-            .command(Path::new("Xvfb"))
-            .args([display.as_str(), "-screen", "0", &format!("{WIDTH}x{HEIGHT}x24"), "-nolisten", "tcp", "-noreset"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb starts (scripts/setup installs it)");
-        Xvfb { child, display }
-    }
-
-    /// Shows `picture` on the whole screen, once the server is up.
-    fn show(&self, janus: &LocalJanus, picture: &Path) {
-        let socket = format!("/tmp/.X11-unix/X{}", &self.display[1..]);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !Path::new(&socket).exists() {
-            assert!(Instant::now() < deadline, "Xvfb {} did not come up", self.display);
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        // `display -window root` paints the root window and exits with 1 even
-        // when it worked: the PSNR below is the real check.
-        let out = janus.command(Path::new("display")).env("DISPLAY", &self.display).args(["-window", "root"]).arg(picture).output().expect("imagemagick's display runs");
-        assert!(out.stderr.is_empty(), "display: {}", String::from_utf8_lossy(&out.stderr));
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn presenter(janus: &LocalJanus, x: &Xvfb, extra: &[&str]) -> estrade_tests::Client {
     let mut cmd = janus.command(&estrade_tests::cli_binary());
     cmd.env("DISPLAY", &x.display).args(["join", "--server", &janus.server, "--room", &ROOM.to_string(), "--name", "Alice", "--ice-addr", &janus.ice_addr]);
@@ -120,7 +76,7 @@ fn a_shared_screen_arrives_sharp() {
     let ppm = dir.join("slide.ppm");
     write_ppm(&ppm, &picture);
     let janus = LocalJanus::start();
-    let x = Xvfb::start(&janus);
+    let x = Xvfb::start(&janus, WIDTH, HEIGHT);
     x.show(&janus, &ppm);
     let received = scratch("screen-received");
     let viewer = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "10", "--record", received.to_str().unwrap()]);
@@ -154,7 +110,7 @@ fn a_screen_share_starts_and_stops_beside_the_camera() {
     let ppm = dir.join("slide.ppm");
     write_ppm(&ppm, &picture);
     let janus = LocalJanus::start();
-    let x = Xvfb::start(&janus);
+    let x = Xvfb::start(&janus, WIDTH, HEIGHT);
     x.show(&janus, &ppm);
     let received = scratch("screen-share-received");
     let viewer = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "14", "--record", received.to_str().unwrap()]);
