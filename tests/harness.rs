@@ -351,6 +351,8 @@ impl LocalJanus {
     pub fn spawn_app(&self, mode: &str, env: &[(&str, &str)]) -> Client {
         let mut cmd = self.command(&root().join("tests/e2e/run-app.sh"));
         cmd.env("ESTRADE_APP", app_binary()).env("JANUS_URL", &self.server).env("E2E_MODE", mode);
+        // For a CLI the run starts itself (a pupil sharing a screen).
+        cmd.env("E2E_CLI", cli_binary()).env("E2E_ICE_ADDR", &self.ice_addr);
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -203,6 +203,8 @@ async function e2e() {
   await click("#toggle-microphone");
   await waitFor(`return document.querySelector('#toggle-microphone').getAttribute('aria-pressed') === 'true';`, "microphone off");
   await waitFor(`return document.querySelector('#own-level')?.getAttribute('aria-valuenow') === '0';`, "the meter to show nothing while muted");
+  await shareOurScreen();
+  await spotlightAPupilsShare();
   await leave();
   results.left = true;
 
@@ -221,6 +223,46 @@ async function e2e() {
   results.settings = JSON.parse(settingsFile() || "{}");
   check(results.settings.server === janus && results.settings.name === "Professeur E2E", "server and name remembered");
   await stopApp();
+}
+
+/** We share this (Xvfb) screen through the picker, then stop: the CLI pupil
+ * in class checks from its side that the share came and went (tests/app.rs). */
+async function shareOurScreen() {
+  await click("#share-screen");
+  const target = await waitFor(`return document.querySelector('[data-target^="screen:"]')?.dataset.target ?? null;`, "a monitor in the share picker", 10000);
+  await click(`[data-target="${target}"]`);
+  await click("#share-confirm");
+  await visible("#share-stop");
+  results.sharedScreen = target;
+  await sleep(3000);
+  await click("#share-stop");
+  await waitFor(`return !document.querySelector('#share-stop') || document.querySelector('#share-stop').offsetParent === null;`, "the share banner to go", 5000);
+}
+
+/** A pupil (a CLI on this same X screen) shares for a while: the app puts the
+ * share in the spotlight, paints it, and drops it within a second of the end. */
+async function spotlightAPupilsShare() {
+  const sharer = spawn(
+    process.env.E2E_CLI,
+    ["join", "--server", janus, "--room", "1234", "--name", "Partage CLI", "--ice-addr", process.env.E2E_ICE_ADDR,
+     "--send-audio", "none", "--send-video", "none", "--share-screen", "--share-for", "6", "--duration", "9"],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  let stoppedAt = null;
+  sharer.stdout.on("data", (chunk) => {
+    for (const line of chunk.toString().split("\n")) {
+      if (line.includes('"sharing_stopped"')) stoppedAt = JSON.parse(line).t_ms;
+    }
+  });
+  const spot = await waitFor(`const s = window.__estradeSpotlight?.(); return s && s.endsWith(':screen') ? s : null;`, "the pupil's share in the spotlight", 20000);
+  results.shareSpotlight = spot;
+  await waitFor(`return document.querySelector('.tile[data-participant="' + arguments[0] + '"]')?.classList.contains('has-video') || null;`, "the share painted", 15000, spot);
+  await waitFor(`const s = window.__estradeSpotlight?.(); return s && !s.endsWith(':screen') ? s : null;`, "the share to leave the spotlight", 15000);
+  const goneAt = Date.now();
+  await new Promise((resolve) => (sharer.exitCode === null ? sharer.on("exit", resolve) : resolve()));
+  check(stoppedAt !== null, "the pupil reported stopping its share");
+  results.shareGoneAfterMs = goneAt - stoppedAt;
+  check(results.shareGoneAfterMs < 1000, `the share left the app ${results.shareGoneAfterMs} ms after it stopped`);
 }
 
 async function keychainLocked() {
