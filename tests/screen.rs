@@ -3,7 +3,7 @@
 //! decoded by another: it must arrive with a luma PSNR above 30 dB.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use estrade_tests::xvfb::Xvfb;
 use estrade_tests::{scratch, LocalJanus};

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::LocalJanus;
 
 /// An X server inside the test's namespace, stopped by PID on drop.
+#[derive(Debug)]
 pub struct Xvfb {
     child: Child,
     /// Its DISPLAY, e.g. ":123".
