@@ -62,6 +62,17 @@ fn psnr(expected: &[f64], got: &[u8]) -> f64 {
     10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
 }
 
+/// A Janus, and an X screen in its namespace showing the slide.
+fn slide_on_screen(label: &str) -> (Vec<[u8; 3]>, LocalJanus, Xvfb) {
+    let picture = slide();
+    let ppm = scratch(label).join("slide.ppm");
+    write_ppm(&ppm, &picture);
+    let janus = LocalJanus::start();
+    let x = Xvfb::start(&janus, WIDTH, HEIGHT);
+    x.show(&janus, &ppm);
+    (picture, janus, x)
+}
+
 fn presenter(janus: &LocalJanus, x: &Xvfb, extra: &[&str]) -> estrade_tests::Client {
     let mut cmd = janus.command(&estrade_tests::cli_binary());
     cmd.env("DISPLAY", &x.display).args(["join", "--server", &janus.server, "--room", &ROOM.to_string(), "--name", "Alice", "--ice-addr", &janus.ice_addr]);
@@ -71,13 +82,7 @@ fn presenter(janus: &LocalJanus, x: &Xvfb, extra: &[&str]) -> estrade_tests::Cli
 
 #[test]
 fn a_shared_screen_arrives_sharp() {
-    let dir = scratch("screen");
-    let picture = slide();
-    let ppm = dir.join("slide.ppm");
-    write_ppm(&ppm, &picture);
-    let janus = LocalJanus::start();
-    let x = Xvfb::start(&janus, WIDTH, HEIGHT);
-    x.show(&janus, &ppm);
+    let (picture, janus, x) = slide_on_screen("screen");
     let received = scratch("screen-received");
     let viewer = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "10", "--record", received.to_str().unwrap()]);
     let presenter = presenter(&janus, &x, &["--send-audio", "none", "--send-video", "screen", "--duration", "9"]);
@@ -105,13 +110,7 @@ fn a_shared_screen_arrives_sharp() {
 /// for the pupils within a second of stopping.
 #[test]
 fn a_screen_share_starts_and_stops_beside_the_camera() {
-    let dir = scratch("screen-share");
-    let picture = slide();
-    let ppm = dir.join("slide.ppm");
-    write_ppm(&ppm, &picture);
-    let janus = LocalJanus::start();
-    let x = Xvfb::start(&janus, WIDTH, HEIGHT);
-    x.show(&janus, &ppm);
+    let (_, janus, x) = slide_on_screen("screen-share");
     let received = scratch("screen-share-received");
     let viewer = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "14", "--record", received.to_str().unwrap()]);
     let presenter = presenter(&janus, &x, &["--send-audio", "tone:440", "--send-video", "pattern", "--share-screen", "--share-after", "3", "--share-for", "5", "--duration", "13"]);
