@@ -24,6 +24,15 @@ export interface ClassState {
   /** The latest device notice (a device failed, fell back, or came back), until dismissed. */
   deviceNotice: Message | null;
   pinned: string | null;
+  /** Who is sharing their screen (participant ids), oldest share first. */
+  sharing: string[];
+  /** We are sharing our own screen (set when the share command succeeds). */
+  screenShare: boolean;
+}
+
+/** The tile a participant's screen share shows in (their camera's tile is their id). */
+export function screenTile(id: string): string {
+  return `${id}:screen`;
 }
 
 export function joinedState(joined: Joined): ClassState {
@@ -37,6 +46,8 @@ export function joinedState(joined: Joined): ClassState {
     problem: joined.pinNotice ?? null,
     deviceNotice: null,
     pinned: null,
+    sharing: [],
+    screenShare: false,
   };
 }
 
@@ -45,29 +56,48 @@ export function applyUpdate(state: ClassState, update: ClassUpdate): ClassState 
     case "participant_joined":
       if (state.members.some((m) => m.id === update.participant.id)) return state;
       return { ...state, members: [...state.members, { ...update.participant, audio: false, video: false }] };
-    case "participant_left":
-      return {
-        ...state,
-        members: state.members.filter((m) => m.id !== update.participant.id),
-        pinned: state.pinned === update.participant.id ? null : state.pinned,
-      };
+    case "participant_left": {
+      const id = update.participant.id;
+      const left = endShare(state, id);
+      return { ...left, members: state.members.filter((m) => m.id !== id), pinned: left.pinned === id ? null : left.pinned };
+    }
     case "publishing":
       return state.status === "lost" ? state : { ...state, status: "publishing" };
     case "media_flowing":
+      // A share's picture shows in its own tile once painted: nothing to keep.
+      if (update.media === "screen") return state;
       return {
         ...state,
         members: state.members.map((m) => (m.id === update.participant.id ? { ...m, [update.media]: true } : m)),
       };
+    case "screen_share_started": {
+      // A share started again counts as the newest.
+      const id = update.participant.id;
+      return { ...state, sharing: [...state.sharing.filter((s) => s !== id), id] };
+    }
+    case "screen_share_stopped":
+      return endShare(state, update.participant.id);
     case "media_failed":
       return { ...state, problem: update.message };
     case "connection_lost":
-      return { ...state, status: "lost", problem: update.message };
+      // Our share went with the connection.
+      return { ...state, status: "lost", problem: update.message, screenShare: false };
     case "device":
       // The class goes on: the newest notice replaces the one before.
       return { ...state, deviceNotice: update.message };
     case "left":
       return { ...state, status: "left" };
   }
+}
+
+/** `id`'s share is over: its tile goes, and so does a pin on it. */
+function endShare(state: ClassState, id: string): ClassState {
+  if (!state.sharing.includes(id) && state.pinned !== screenTile(id)) return state;
+  return {
+    ...state,
+    sharing: state.sharing.filter((s) => s !== id),
+    pinned: state.pinned === screenTile(id) ? null : state.pinned,
+  };
 }
 
 /** The device notice was read and closed. */

@@ -153,7 +153,7 @@ function renderClass(): void {
     show(classView.el);
   }
   const ids = classState.members.map((m) => m.id);
-  classView.update(classState, spotlight(ids, classState.pinned, tracker.current));
+  classView.update(classState, spotlight(ids, classState.sharing, classState.pinned, tracker.current));
 }
 
 async function toggleMedia(which: "microphone" | "camera"): Promise<void> {

@@ -1,7 +1,12 @@
-// Who is in the big tile: the pinned participant, else the active speaker,
-// else the first to arrive, else ourselves. The active speaker changes only
-// when someone else has clearly been louder for a while, so the spotlight
-// does not flicker on every cough.
+// Which tile is big: the pinned one, else the newest screen share, else the
+// active speaker, else the first to arrive, else ourselves. The active speaker
+// changes only when someone else has clearly been louder for a while, so the
+// spotlight does not flicker on every cough.
+//
+// There is no teacher role yet: anyone's share takes the spotlight. When the
+// class knows who teaches, the teacher's share should come first.
+
+import { screenTile } from "./classState";
 
 export const SPEAKING = 0.45;
 export const HOLD_MS = 800;
@@ -41,9 +46,15 @@ export function trackSpeaker(tracker: SpeakerTracker, levels: { participant: str
   return tracker;
 }
 
-/** The spotlight's participant id ("me" for ourselves). */
-export function spotlight(memberIds: string[], pinned: string | null, speaker: string | null): string {
-  if (pinned && (pinned === "me" || memberIds.includes(pinned))) return pinned;
+/**
+ * The spotlight's tile id: a participant id, "<id>:screen" for a share, or
+ * "me" for ourselves. `sharing` lists who shares, oldest first.
+ */
+export function spotlight(memberIds: string[], sharing: string[], pinned: string | null, speaker: string | null): string {
+  const shares = sharing.filter((id) => memberIds.includes(id)).map(screenTile);
+  if (pinned && (pinned === "me" || memberIds.includes(pinned) || shares.includes(pinned))) return pinned;
+  const newest = shares[shares.length - 1];
+  if (newest) return newest;
   if (speaker && memberIds.includes(speaker)) return speaker;
   return memberIds[0] ?? "me";
 }

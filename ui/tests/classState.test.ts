@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Joined } from "../src/bindings";
-import { applyUpdate, dismissDeviceNotice, joinedState, togglePin } from "../src/classState";
+import { applyUpdate, dismissDeviceNotice, joinedState, screenTile, togglePin } from "../src/classState";
 
 const joined: Joined = {
   class: 1,
@@ -62,5 +62,62 @@ describe("device notices", () => {
     s = dismissDeviceNotice(s);
     expect(s.deviceNotice).toBeNull();
     expect(dismissDeviceNotice(s)).toBe(s);
+  });
+});
+
+describe("screen shares", () => {
+  const inClass = () => {
+    let s = joinedState(joined);
+    for (const p of [ana, bo]) s = applyUpdate(s, { kind: "participant_joined", participant: p });
+    return s;
+  };
+
+  it("lists who shares, oldest first, once each; a share started again is the newest", () => {
+    let s = inClass();
+    expect(s.sharing).toEqual([]);
+    s = applyUpdate(s, { kind: "screen_share_started", participant: ana });
+    s = applyUpdate(s, { kind: "screen_share_started", participant: bo });
+    expect(s.sharing).toEqual(["2", "3"]);
+    s = applyUpdate(s, { kind: "screen_share_started", participant: ana });
+    expect(s.sharing).toEqual(["3", "2"]);
+    s = applyUpdate(s, { kind: "screen_share_stopped", participant: bo });
+    expect(s.sharing).toEqual(["2"]);
+    // Stopping a share that is not there changes nothing.
+    expect(applyUpdate(s, { kind: "screen_share_stopped", participant: bo })).toBe(s);
+  });
+
+  it("keeps the members as they were: a share's picture is not their camera", () => {
+    let s = applyUpdate(inClass(), { kind: "screen_share_started", participant: ana });
+    s = applyUpdate(s, { kind: "media_flowing", participant: ana, media: "screen" });
+    expect(s.members[0]).toEqual({ id: "2", name: "Ana", audio: false, video: false });
+  });
+
+  it("ends the share of someone who leaves, and a pin on it", () => {
+    let s = applyUpdate(inClass(), { kind: "screen_share_started", participant: ana });
+    s = togglePin(s, screenTile("2"));
+    expect(s.pinned).toBe("2:screen");
+    s = applyUpdate(s, { kind: "participant_left", participant: ana });
+    expect(s.sharing).toEqual([]);
+    expect(s.pinned).toBeNull();
+    expect(s.members.map((m) => m.id)).toEqual(["3"]);
+  });
+
+  it("unpins a share that stops, but keeps a pin on the sharer's camera", () => {
+    let s = applyUpdate(inClass(), { kind: "screen_share_started", participant: ana });
+    s = togglePin(s, "2:screen");
+    s = applyUpdate(s, { kind: "screen_share_stopped", participant: ana });
+    expect(s.pinned).toBeNull();
+    s = applyUpdate(s, { kind: "screen_share_started", participant: ana });
+    s = togglePin(s, "2");
+    s = applyUpdate(s, { kind: "screen_share_stopped", participant: ana });
+    expect(s.pinned).toBe("2");
+  });
+
+  it("starts not sharing our own screen, and stops when the connection is lost", () => {
+    let s = inClass();
+    expect(s.screenShare).toBe(false);
+    s = { ...s, screenShare: true };
+    s = applyUpdate(s, { kind: "connection_lost", message: { fr: "perdue", en: "lost" } });
+    expect(s.screenShare).toBe(false);
   });
 });

@@ -25,10 +25,36 @@ describe("active speaker", () => {
   });
 
   it("puts the pinned one first, then the speaker, then the first arrival, then me", () => {
-    expect(spotlight(["2", "3"], "3", "2")).toBe("3");
-    expect(spotlight(["2", "3"], null, "3")).toBe("3");
-    expect(spotlight(["2", "3"], "9", "8")).toBe("2");
-    expect(spotlight([], null, null)).toBe("me");
-    expect(spotlight(["2"], "me", "2")).toBe("me");
+    expect(spotlight(["2", "3"], [], "3", "2")).toBe("3");
+    expect(spotlight(["2", "3"], [], null, "3")).toBe("3");
+    expect(spotlight(["2", "3"], [], "9", "8")).toBe("2");
+    expect(spotlight([], [], null, null)).toBe("me");
+    expect(spotlight(["2"], [], "me", "2")).toBe("me");
+  });
+});
+
+describe("screen shares in the spotlight", () => {
+  it("shows a share over the active speaker and the first arrival", () => {
+    expect(spotlight(["2", "3"], ["3"], null, "2")).toBe("3:screen");
+    expect(spotlight(["2", "3"], ["3"], null, null)).toBe("3:screen");
+    // Anyone's share: there is no teacher role yet.
+    expect(spotlight(["2", "3"], ["2"], null, "3")).toBe("2:screen");
+  });
+
+  it("shows the newest of several shares", () => {
+    expect(spotlight(["2", "3", "4"], ["4", "2"], null, "3")).toBe("2:screen");
+  });
+
+  it("still lets a pin win, on a camera, on ourselves, or on an older share", () => {
+    expect(spotlight(["2", "3"], ["3"], "2", null)).toBe("2");
+    expect(spotlight(["2", "3"], ["3"], "me", "2")).toBe("me");
+    expect(spotlight(["2", "3"], ["2", "3"], "2:screen", null)).toBe("2:screen");
+    expect(spotlight(["2", "3"], ["3"], "3:screen", "2")).toBe("3:screen");
+  });
+
+  it("forgets a pinned share that ended, and a share of someone gone", () => {
+    expect(spotlight(["2", "3"], [], "3:screen", "2")).toBe("2");
+    expect(spotlight(["2", "3"], ["3"], "2:screen", "2")).toBe("3:screen");
+    expect(spotlight(["2"], ["3"], null, "2")).toBe("2");
   });
 });
