@@ -1,7 +1,7 @@
 // The app's controller: which screen shows, and the calls into Rust.
 
 import { Channel } from "@tauri-apps/api/core";
-import { commands, events, type AppError, type ClassChanged, type JoinRequest, type Settings, type SpeakerLevel } from "./bindings";
+import { commands, events, type AppError, type ClassChanged, type JoinRequest, type Message, type Result, type Settings, type ShareTargets, type SpeakerLevel } from "./bindings";
 import { applyUpdate, dismissDeviceNotice, joinedState, togglePin, type ClassState } from "./classState";
 import { splitLevels } from "./devices";
 import { language, pick, setLanguage, t, type Lang } from "./i18n";
@@ -33,6 +33,10 @@ let busy = false;
 let earlyUpdates: ClassChanged[] = [];
 // The class session we show; events of any other (one just left) are ignored.
 let currentClass: number | null = null;
+// A share command (start or stop) is under way: the share buttons wait for it.
+let shareBusy = false;
+// The last share error shown, cleared once a share works.
+let shareProblem: Message | null = null;
 
 const painter = new Painter({
   setTiles: (tiles) => void commands.setVideoTiles(tiles),
@@ -40,11 +44,17 @@ const painter = new Painter({
 });
 // Exposed for the end-to-end test and the paint benchmark, which read it through WebDriver.
 (window as unknown as { __estradePaint: unknown }).__estradePaint = painter.stats;
+// Likewise the spotlight's tile id ("me", a participant id, "<id>:screen"; empty outside a class).
+(window as unknown as { __estradeSpotlight: () => string }).__estradeSpotlight = () => currentSpotlight();
 
 function show(el: HTMLElement, top?: HTMLElement, close?: () => void): void {
   closeScreen?.();
   closeScreen = close ?? null;
   root.replaceChildren(...(top ? [top] : []), el);
+}
+
+function unexpected(): Message {
+  return { fr: t("errorUnexpected", {}, "fr"), en: t("errorUnexpected", {}, "en") };
 }
 
 function messageOf(e: unknown): string {
@@ -149,11 +159,58 @@ function renderClass(): void {
         if (classState) classState = dismissDeviceNotice(classState);
         renderClass();
       },
+      onShare: () => void openSharePicker(),
+      onShareTarget: (target) => void shareCommand(() => commands.shareScreen(target), true),
+      onStopShare: () => void shareCommand(() => commands.stopScreenShare(), false),
     });
     show(classView.el);
   }
-  const ids = classState.members.map((m) => m.id);
-  classView.update(classState, spotlight(ids, classState.sharing, classState.pinned, tracker.current));
+  classView.update(classState, currentSpotlight());
+}
+
+function currentSpotlight(): string {
+  if (!classState) return "";
+  return spotlight(classState.members.map((m) => m.id), classState.sharing, classState.pinned, tracker.current);
+}
+
+async function openSharePicker(): Promise<void> {
+  const session = currentClass;
+  let targets: ShareTargets;
+  try {
+    targets = await commands.shareTargets();
+  } catch (e) {
+    console.error(e);
+    if (classState && session === currentClass) classState = { ...classState, problem: unexpected() };
+    renderClass();
+    return;
+  }
+  if (screen === "class" && session === currentClass) classView?.openSharePicker(targets);
+}
+
+/** Starts (`sharing`: true) or stops our share; an error shows as the class's problem. */
+async function shareCommand(run: () => Promise<Result<null, AppError>>, sharing: boolean): Promise<void> {
+  if (shareBusy || !classState) return;
+  shareBusy = true;
+  const session = currentClass;
+  let result: Result<null, AppError>;
+  try {
+    result = await run();
+  } catch (e) {
+    console.error(e);
+    result = { status: "error", error: { code: "screen_share", message: unexpected() } };
+  }
+  shareBusy = false;
+  // Left (or left and joined again) meanwhile: that class's share is gone.
+  if (!classState || session !== currentClass) return;
+  if (result.status === "ok") {
+    const problem = classState.problem === shareProblem ? null : classState.problem;
+    classState = { ...classState, screenShare: sharing, problem };
+    shareProblem = null;
+  } else {
+    shareProblem = result.error.message;
+    classState = { ...classState, problem: shareProblem };
+  }
+  renderClass();
 }
 
 async function toggleMedia(which: "microphone" | "camera"): Promise<void> {
