@@ -40,6 +40,9 @@ function mockTauri(scenario) {
   let levelsChannel = null;
   let levelsIndex = 0;
   const calls = {};
+  // The last tile list the UI sent, and the share targets asked for.
+  let tiles = [];
+  const shared = [];
   const channelId = (c) => (typeof c === "object" ? c.id : Number(String(c).split(":")[1]));
   window.__TAURI_INTERNALS__ = {
     transformCallback(cb) {
@@ -71,6 +74,17 @@ function mockTauri(scenario) {
           return scenario.joined;
         case "devices":
           return scenario.devices;
+        case "share_targets":
+          return scenario.shareTargets ?? { monitors: [], windows: [] };
+        case "share_screen":
+          if (scenario.shareError) throw scenario.shareError;
+          shared.push(args.target);
+          return null;
+        case "stop_screen_share":
+          return null;
+        case "set_video_tiles":
+          tiles = args.tiles;
+          return null;
         case "test_microphone": {
           // Like the app: levels ten times a second for a while, then the answer.
           if (scenario.micTestError) throw scenario.micTestError;
@@ -83,7 +97,6 @@ function mockTauri(scenario) {
           return null;
         }
         case "save_settings":
-        case "set_video_tiles":
         case "video_frame_painted":
         case "set_microphone":
         case "set_camera":
@@ -96,6 +109,8 @@ function mockTauri(scenario) {
   };
   window.__mock = {
     calls,
+    shared,
+    tiles: () => tiles,
     levels(round) {
       if (levelsChannel !== null) callbacks.get(levelsChannel)?.({ index: levelsIndex++, message: round });
     },
@@ -157,6 +172,47 @@ const deviceNotice = {
   },
 };
 const joined = { class: 1, me: { id: "11", name: "Camille Martin" }, room: "1234", server: "wss://classe.exemple.fr/janus", microphone: true, camera: true, pinNotice: null };
+// Two monitors (the primary second, as a system may list them) and windows with long titles.
+const shareTargets = {
+  monitors: [
+    { id: "screen:2", name: "DELL P2419H (HDMI-1)", width: 1920, height: 1080, isDefault: false },
+    { id: "screen:1", name: "Écran intégré (eDP-1)", width: 2560, height: 1600, isDefault: true },
+  ],
+  windows: [
+    { id: "window:71", name: "Chapitre 4 — Les fractions décimales.pdf — Lecteur de documents", width: 1280, height: 900, isDefault: false },
+    { id: "window:72", name: "GeoGebra Classic — Triangle rectangle et cercle circonscrit (exercice 12)", width: 1500, height: 960, isDefault: false },
+    { id: "window:73", name: "Terminal", width: 734, height: 460, isDefault: false },
+  ],
+};
+const shareFailed = {
+  code: "screen_share",
+  message: {
+    fr: "La fenêtre « GeoGebra Classic » ne peut pas être partagée : elle a été fermée ou réduite. Choisissez-en une autre.",
+    en: "The window \"GeoGebra Classic\" cannot be shared: it was closed or minimised. Choose another one.",
+  },
+};
+const inClass = (lang) => ({ settings: settings(lang), firstRun: false, systemLanguage: lang, notice: null, autoJoin: { invite: "1234", name: "Camille Martin", pin: null, rememberPin: false } });
+// Three pupils; Léa speaks.
+async function pupils(page) {
+  await page.evaluate(() => {
+    const people = [["21", "Léa Dupont-Moreau"], ["22", "Noah Benali"], ["23", "Inès Laurent"]];
+    for (const [id, name] of people) window.__mock.emit({ kind: "participant_joined", participant: { id, name } });
+    window.__mock.emit({ kind: "publishing" });
+    window.__mock.levels([{ participant: "21", level: 0.8 }]);
+  });
+  await page.waitForFunction(() => window.__estradeSpotlight?.() === "21");
+}
+// Opens the share picker and waits for its list (or its "nothing to share").
+async function openPicker(page) {
+  await page.click("#share-screen");
+  await page.waitForSelector("#share-picker[open]");
+  const box = await page.evaluate(() => {
+    const r = document.querySelector("#share-picker").getBoundingClientRect();
+    return { left: r.left, top: r.top, right: r.right, bottom: r.bottom, vw: innerWidth, vh: innerHeight };
+  });
+  if (box.left < 0 || box.top < 0 || box.right > box.vw + 1 || box.bottom > box.vh + 1) throw new Error(`the share picker is outside the window: ${JSON.stringify(box)}`);
+}
+
 const badPin = { code: "wrong_pin", message: { fr: "Le code PIN de la classe 1234 est incorrect. Vérifiez-le auprès de l'enseignant et réessayez.", en: "The PIN for class 1234 is wrong. Check it with your teacher and try again." } };
 
 const screens = [
@@ -266,6 +322,88 @@ const screens = [
       await page.waitForSelector("#rejoin:not([hidden])");
     },
   },
+  {
+    name: "share-picker",
+    startup: inClass,
+    shareTargets,
+    selector: "#class",
+    act: async (page) => {
+      await pupils(page);
+      await openPicker(page);
+      // The primary monitor is chosen, and has the focus.
+      const chosen = await page.evaluate(() => [document.querySelector("input[name=share-target]:checked")?.value, document.activeElement?.value]);
+      if (chosen[0] !== "screen:1" || chosen[1] !== "screen:1") throw new Error(`the primary monitor is not chosen and focused: ${chosen}`);
+      await page.waitForSelector("#share-confirm:not([hidden])");
+    },
+  },
+  {
+    name: "share-picker-empty",
+    startup: inClass,
+    selector: "#class",
+    act: async (page) => {
+      await openPicker(page);
+      await page.waitForSelector("#share-confirm[hidden]", { state: "attached" });
+      if (await page.$("[data-target]")) throw new Error("an empty share picker lists something");
+    },
+  },
+  {
+    name: "class-share",
+    startup: inClass,
+    selector: "#class",
+    act: async (page) => {
+      await pupils(page);
+      // Noah shares a 4:3 screen: it takes the spotlight from Léa, who speaks; his camera stays in the strip.
+      await page.evaluate(() => {
+        window.__mock.emit({ kind: "screen_share_started", participant: { id: "22", name: "Noah Benali" } });
+        window.__mock.emit({ kind: "media_flowing", participant: { id: "22", name: "Noah Benali" }, media: "screen" });
+      });
+      await page.waitForFunction(() => window.__estradeSpotlight() === "22:screen" && document.querySelector('#stage .tile[data-participant="22:screen"]'));
+      await page.waitForSelector('#strip .tile[data-participant="22"]');
+      await page.waitForFunction(() => window.__mock.tiles().some((t) => t.participant === "22:screen"));
+      await page.evaluate(() => {
+        window.__mock.frame("22:screen", 480, 360, 0);
+        window.__mock.frame("21", 320, 180, 1);
+      });
+      await page.waitForFunction(() => (window.__estradePaint?.painted?.["22:screen"] ?? 0) >= 1);
+      // Shown whole: the canvas keeps the frame's size and is contained in its tile.
+      const fit = await page.evaluate(() => {
+        const c = document.querySelector('#stage canvas[data-participant="22:screen"]');
+        return { fit: getComputedStyle(c).objectFit, w: c.width, h: c.height };
+      });
+      if (fit.fit !== "contain" || fit.w !== 480 || fit.h !== 360) throw new Error(`the share is not shown whole: ${JSON.stringify(fit)}`);
+    },
+  },
+  {
+    name: "class-sharing",
+    startup: inClass,
+    shareTargets,
+    selector: "#class",
+    act: async (page) => {
+      await pupils(page);
+      await openPicker(page);
+      await page.click('[data-target="window:72"]');
+      await page.click("#share-confirm");
+      await page.waitForSelector("#sharing-banner:not([hidden])");
+      await page.waitForSelector("#share-picker:not([open])", { state: "attached" });
+      const shared = await page.evaluate(() => window.__mock.shared.join());
+      if (shared !== "window:72") throw new Error(`shared ${shared}, not window:72`);
+    },
+  },
+  {
+    name: "class-share-error",
+    startup: inClass,
+    shareTargets,
+    shareError: shareFailed,
+    selector: "#class",
+    act: async (page) => {
+      await pupils(page);
+      await openPicker(page);
+      await page.click('[data-target="window:72"]');
+      await page.click("#share-confirm");
+      await page.waitForSelector(".notice.error:not([hidden])");
+      await page.waitForSelector("#sharing-banner[hidden]", { state: "attached" });
+    },
+  },
 ];
 
 // Text that overflows its own box, or boxes outside the window.
@@ -306,7 +444,7 @@ for (const size of [{ width: 1280, height: 800 }, { width: 760, height: 520 }]) 
       const errors = [];
       page.on("pageerror", (e) => errors.push(String(e)));
       page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      await page.addInitScript(mockTauri, { startup: s.startup(lang), joined, joinError: s.joinError, devices, micTestError: s.micTestError });
+      await page.addInitScript(mockTauri, { startup: s.startup(lang), joined, joinError: s.joinError, devices, micTestError: s.micTestError, shareTargets: s.shareTargets, shareError: s.shareError });
       await page.goto(base);
       await page.waitForSelector(s.selector);
       if (s.act) await s.act(page);
@@ -348,10 +486,74 @@ for (const size of [{ width: 1280, height: 800 }, { width: 760, height: 520 }]) 
   checked++;
   await page.close();
 }
+// Screen shares over time: a share takes the spotlight, a pin wins over it,
+// its end gives the spotlight back to the speaker; our own share's picker
+// closes on Escape, stops from the banner, and is forgotten on leaving.
+{
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await page.addInitScript(mockTauri, { startup: inClass("en"), joined, devices, shareTargets });
+  await page.goto(base);
+  await page.waitForSelector("#class");
+  const spot = () => page.evaluate(() => window.__estradeSpotlight());
+  const expectSpot = async (id, what) => {
+    try {
+      await page.waitForFunction((id) => window.__estradeSpotlight() === id && document.querySelector(`#stage .tile[data-participant="${id}"]`), id, { timeout: 3000 });
+    } catch {
+      failures.push(`share: ${what}: the spotlight is ${await spot()}, not ${id}`);
+    }
+  };
+  try {
+    await pupils(page);
+    const noah = { id: "22", name: "Noah Benali" };
+    await page.evaluate((p) => window.__mock.emit({ kind: "screen_share_started", participant: p }), noah);
+    await expectSpot("22:screen", "a share started");
+    await page.click('#strip .tile[data-participant="22"]');
+    await expectSpot("22", "the sharer's camera pinned");
+    await page.click('#strip .tile[data-participant="22:screen"]');
+    await expectSpot("22:screen", "the share pinned");
+    await page.evaluate((p) => window.__mock.emit({ kind: "screen_share_stopped", participant: p }), noah);
+    await expectSpot("21", "the share stopped");
+    await page.waitForFunction(() => !document.querySelector('[data-participant="22:screen"]') && !window.__mock.tiles().some((t) => t.participant === "22:screen"), null, { timeout: 3000 });
+
+    await openPicker(page);
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("#share-picker:not([open])", { state: "attached" });
+    if (!(await page.evaluate(() => document.activeElement?.id === "share-screen"))) failures.push("share: the focus did not come back to the share button after Escape");
+    await openPicker(page);
+    await page.click("#share-confirm");
+    await page.waitForSelector("#sharing-banner:not([hidden])");
+    const shared = await page.evaluate(() => window.__mock.shared.join());
+    if (shared !== "screen:1") failures.push(`share: the primary monitor was not shared by default (${shared})`);
+    await page.click("#share-stop");
+    await page.waitForSelector("#sharing-banner[hidden]", { state: "attached" });
+    await page.click("#share-screen");
+    await page.waitForSelector("#share-picker[open]");
+    await page.click("#share-confirm");
+    await page.waitForSelector("#sharing-banner:not([hidden])");
+    await page.click("#leave");
+    await page.waitForSelector("#join");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("#class");
+    const after = await page.evaluate(() => ({ banner: document.querySelector("#sharing-banner").hidden, button: document.querySelector("#share-screen").textContent }));
+    if (!after.banner || after.button !== "Share screen") failures.push(`share: still sharing after leaving and joining again: ${JSON.stringify(after)}`);
+    const stops = await page.evaluate(() => window.__mock.calls.stop_screen_share ?? 0);
+    if (stops !== 1) failures.push(`share: stop_screen_share called ${stops} times, not once`);
+  } catch (e) {
+    failures.push(`share: ${e.message.split("\n")[0]}`);
+  }
+  failures.push(...errors.map((e) => `share: console: ${e}`));
+  checked++;
+  await page.close();
+}
 await browser.close();
 server.close();
 if (failures.length) {
   console.error(`screens: ${failures.length} of ${checked} checks have problems:\n${failures.join("\n")}`);
   process.exit(1);
 }
-console.log(`screens: ${checked - 1} renders checked (${screens.length} screens x 2 languages x 2 sizes), no missing translation, no overflow; device lists refreshed while the settings are open, not after`);
+console.log(
+  `screens: ${checked - 2} renders checked (${screens.length} screens x 2 languages x 2 sizes), no missing translation, no overflow; device lists refreshed while the settings are open, not after; screen shares spotlighted, pinned, stopped and forgotten on leaving`,
+);
