@@ -381,7 +381,8 @@ const screens = [
     act: async (page) => {
       await pupils(page);
       await openPicker(page);
-      await page.click('[data-target="window:72"]');
+      // As the end-to-end test does it: element.click() on the list item.
+      await page.evaluate(() => document.querySelector('[data-target="window:72"]').click());
       await page.click("#share-confirm");
       await page.waitForSelector("#sharing-banner:not([hidden])");
       await page.waitForSelector("#share-picker:not([open])", { state: "attached" });

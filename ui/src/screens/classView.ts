@@ -102,19 +102,19 @@ export class ClassView {
   openSharePicker(targets: ShareTargets): void {
     const all = [...targets.monitors, ...targets.windows];
     const chosen = targets.monitors.find((m) => m.isDefault) ?? all[0];
-    const item = (target: ShareTarget) =>
-      h(
-        "li",
-        { "data-target": target.id },
-        h(
-          "label",
-          { title: target.name },
-          h("input", { type: "radio", name: "share-target", value: target.id, checked: target === chosen, autofocus: target === chosen }),
-          h("span", { class: "share-name" }, target.name.trim() || target.id),
-          target.isDefault ? h("span", { class: "share-primary" }, t("sharePrimary")) : null,
-          h("span", { class: "share-size" }, `${target.width} × ${target.height}`),
-        ),
+    const item = (target: ShareTarget) => {
+      const radio = h("input", { type: "radio", name: "share-target", value: target.id, checked: target === chosen, autofocus: target === chosen });
+      const label = h(
+        "label",
+        { title: target.name },
+        radio,
+        h("span", { class: "share-name" }, target.name.trim() || target.id),
+        target.isDefault ? h("span", { class: "share-primary" }, t("sharePrimary")) : null,
+        h("span", { class: "share-size" }, `${target.width} × ${target.height}`),
       );
+      // A click on the item itself (a test's element.click()) chooses it too, not only one on its label.
+      return h("li", { "data-target": target.id, onclick: () => (radio.checked = true) }, label);
+    };
     const group = (legend: string, list: ShareTarget[]) =>
       list.length ? h("fieldset", { class: "share-group" }, h("legend", {}, legend), h("ul", { class: "share-list" }, ...list.map(item))) : null;
     const confirm = h("button", { type: "button", class: "primary", id: "share-confirm", hidden: !chosen }, t("share"));
