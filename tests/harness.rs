@@ -209,7 +209,7 @@ impl Client {
         self.child.as_ref().map(Child::id).unwrap_or(0)
     }
 
-    /// Waits for exit, at most `limit` (then kills it by PID and fails the test).
+    /// Waits for exit, at most `limit` from now (then kills it by PID and fails the test).
     pub fn wait(mut self, limit: Duration) -> Outcome {
         let mut child = self.child.take().expect("waited once");
         let stdout = child.stdout.take().expect("piped");
@@ -218,11 +218,12 @@ impl Client {
             BufReader::new(stdout).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect::<Vec<Value>>()
         });
         let err_reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+        let waiting_since = Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait().expect("wait works") {
                 break status;
             }
-            if self.started.elapsed() > limit {
+            if waiting_since.elapsed() > limit {
                 let _ = child.kill();
                 let _ = child.wait();
                 let stderr = err_reader.join().unwrap_or_default();
