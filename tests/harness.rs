@@ -57,6 +57,8 @@ pub struct LocalJanus {
     pub ice_addr: String,
     /// Janus's log file.
     pub log: PathBuf,
+    /// Janus's process id.
+    janus_pid: u32,
 }
 
 impl LocalJanus {
@@ -87,6 +89,7 @@ impl LocalJanus {
             server: var("ESTRADE_SERVER"),
             ice_addr: var("ESTRADE_ICE_ADDR"),
             log: PathBuf::from(var("ESTRADE_JANUS_LOG")),
+            janus_pid: var("ESTRADE_JANUS_PID").parse().expect("a process id"),
         };
         janus.assert_sealed();
         janus
@@ -121,10 +124,16 @@ impl LocalJanus {
         assert!(status.success(), "in {}: {script}", self.netns);
     }
 
-    /// Stops Janus now (as a server crash or shutdown would look to clients).
+    /// Stops Janus now, by its PID (as a server crash or shutdown would look
+    /// to clients); the namespace and everything else in it stay.
     pub fn stop_server(&self) {
-        let status = Command::new(root().join("scripts/local-janus")).args(["stop", &self.name]).status().expect("stop runs");
-        assert!(status.success());
+        let pid = self.janus_pid.to_string();
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        let gone = Instant::now() + Duration::from_secs(5);
+        while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < gone {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "Janus ({pid}) is still running");
     }
 
     /// Starts an `estrade-cli join` in the namespace with the usual flags plus `extra`.

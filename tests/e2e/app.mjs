@@ -31,10 +31,14 @@ function check(ok, what) {
 }
 
 async function wd(method, path, body) {
+  // A driver that never answers fails the run with the request named, not a silent hang.
   const res = await fetch(`${driver}${path}`, {
     method,
     headers: { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
+  }).catch((e) => {
+    throw new Error(`${method} ${path}: no answer from the WebDriver (${e.message})`);
   });
   const json = await res.json();
   if (!res.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json).slice(0, 400)}`);
@@ -78,8 +82,10 @@ async function stopApp() {
 }
 
 async function screenshot(file) {
-  const png = await wd("GET", `/session/${sid}/screenshot`);
-  writeFileSync(file, Buffer.from(png, "base64"));
+  // The X screen itself, where the app's window fills the screen (no window
+  // manager). WebKitWebDriver's own screenshot waits for the page's next
+  // paint, which a still page (the join form) may never make: it hung there.
+  execFileSync("import", ["-window", "root", file]);
 }
 
 /** Submits the join form and returns the error sentence shown, or null once in class. */
@@ -312,6 +318,22 @@ async function serverDies() {
   await stopApp();
 }
 
+/** A pupil presents a slide (a CLI sharing another X screen): the class as it then looks. */
+async function shareScreenshot(file, lang) {
+  const presenter = spawn(
+    process.env.E2E_CLI,
+    ["join", "--server", janus, "--room", "1234", "--name", lang === "fr" ? "Inès" : "Ines", "--ice-addr", process.env.E2E_ICE_ADDR,
+     "--send-audio", "none", "--send-video", "pattern", "--share-screen", "--duration", "30"],
+    { stdio: "ignore", env: { ...process.env, DISPLAY: process.env.SLIDE_DISPLAY } },
+  );
+  const spot = await waitFor(`const s = window.__estradeSpotlight?.(); return s && s.endsWith(':screen') ? s : null;`, "the slide in the spotlight", 20000);
+  await waitFor(`return document.querySelector('.tile[data-participant="' + arguments[0] + '"]')?.classList.contains('has-video') || null;`, "the slide painted", 15000, spot);
+  await sleep(3000);
+  await screenshot(file);
+  presenter.kill("SIGTERM");
+  await new Promise((resolve) => (presenter.exitCode === null ? presenter.on("exit", resolve) : resolve()));
+}
+
 async function screenshots() {
   const dir = process.env.SHOTS_DIR;
   for (const lang of ["fr", "en"]) {
@@ -320,6 +342,7 @@ async function screenshots() {
     await waitFor(`return document.querySelectorAll('.tile.has-video').length >= 3;`, "three painted tiles", 30000);
     await sleep(3000);
     await screenshot(join(dir, `class-${lang}.png`));
+    if (process.env.SLIDE_DISPLAY) await shareScreenshot(join(dir, `share-${lang}.png`), lang);
     await leave();
     await screenshot(join(dir, `join-${lang}.png`));
     await stopApp();

@@ -37,22 +37,18 @@ chmod 700 "$XDG_RUNTIME_DIR"
 export E2E_CONFIG_DIR="$ESTRADE_CONFIG_DIR" E2E_WORK="$work"
 
 # Real sound devices: a private PulseAudio with virtual speakers (vspk) and a
-# virtual microphone (what is played into vmic, its monitor hears). Not in the
-# server-dies run: with it, stopping Janus there also ends this run (not yet
-# understood; that run checks the connection-lost path, not devices).
-if [ "${E2E_MODE:-e2e}" != server-dies ]; then
-    pulseaudio -n --daemonize=no --exit-idle-time=-1 --use-pid-file=no --disable-shm=yes \
-        -L "module-native-protocol-unix auth-anonymous=1" \
-        -L "module-null-sink sink_name=vspk rate=48000 channels=2 sink_properties=device.description=Haut-parleurs" \
-        -L "module-null-sink sink_name=vmic rate=48000 channels=1 sink_properties=device.description=Micro" \
-        >"$work/pulseaudio.log" 2>&1 &
-    pids+=($!)
-    export PULSE_SERVER="unix:$XDG_RUNTIME_DIR/pulse/native"
-    for _ in $(seq 100); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
-    if ! pactl info >/dev/null 2>&1; then echo "run-app: PulseAudio did not start:" >&2; cat "$work/pulseaudio.log" >&2; exit 1; fi
-    pactl set-default-source vmic.monitor
-    pactl set-default-sink vspk
-fi
+# virtual microphone (what is played into vmic, its monitor hears).
+pulseaudio -n --daemonize=no --exit-idle-time=-1 --use-pid-file=no --disable-shm=yes \
+    -L "module-native-protocol-unix auth-anonymous=1" \
+    -L "module-null-sink sink_name=vspk rate=48000 channels=2 sink_properties=device.description=Haut-parleurs" \
+    -L "module-null-sink sink_name=vmic rate=48000 channels=1 sink_properties=device.description=Micro" \
+    >"$work/pulseaudio.log" 2>&1 &
+pids+=($!)
+export PULSE_SERVER="unix:$XDG_RUNTIME_DIR/pulse/native"
+for _ in $(seq 100); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+if ! pactl info >/dev/null 2>&1; then echo "run-app: PulseAudio did not start:" >&2; cat "$work/pulseaudio.log" >&2; exit 1; fi
+pactl set-default-source vmic.monitor
+pactl set-default-sink vspk
 
 # A private session bus with a keychain, unlocked unless E2E_KEYCHAIN=locked.
 dbus-run-session -- bash -c '

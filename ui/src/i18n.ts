@@ -68,7 +68,8 @@ const fr = {
   shareScreen: "Partager l'écran",
   stopSharing: "Arrêter le partage",
   youAreSharing: "Vous partagez votre écran",
-  screenOf: "Partage d'écran de {name}",
+  // No « de {name} »: « de Inès » would need the elision « d'Inès ».
+  screenOf: "Écran partagé · {name}",
   sharingBadge: "Partage son écran",
   sharePickerTitle: "Que voulez-vous partager ?",
   sharePickerHint: "La classe verra ce que vous choisissez, jusqu'à ce que vous arrêtiez le partage.",
