@@ -156,3 +156,49 @@ fn a_screen_share_starts_and_stops_beside_the_camera() {
     assert_eq!(late.events_about("screen_share_started", "Alice").len(), 1, "a late joiner learns of the share under way");
     assert!(late.totals("Alice")["screen"]["frames"].as_u64().unwrap_or(0) > 0, "a late joiner receives the share");
 }
+
+/// A shared window is closed mid-share: the share ends by itself, the sharer
+/// is told, and it is gone for the others.
+#[test]
+fn closing_the_shared_window_ends_the_share() {
+    let (_, janus, mut x) = slide_on_screen("screen-window");
+    x.start_window_manager(&janus);
+    let small = scratch("screen-window-picture").join("note.ppm");
+    write_ppm(&small, &slide());
+    let mut window = x.open_window(&janus, "Diaporama", &small);
+    // The window, as `estrade-cli devices` lists it (ImageMagick sets no
+    // UTF-8 title, so it is chosen by id).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let target = loop {
+        let out = janus.command(&estrade_tests::cli_binary()).env("DISPLAY", &x.display).arg("devices").output().expect("devices runs");
+        let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("devices prints JSON");
+        if let Some(id) = listed["windows"][0]["id"].as_str() {
+            break id.to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "no window listed: {listed}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let viewer = janus.join("Bruno", ROOM, &["--send-audio", "none", "--send-video", "none", "--duration", "12"]);
+    let presenter = presenter(&janus, &x, &["--send-audio", "tone:440", "--send-video", "pattern", "--share-screen", &target, "--duration", "10"]);
+    std::thread::sleep(Duration::from_secs(5));
+    let _ = window.kill();
+    let _ = window.wait();
+    let closed_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let presenter = presenter.wait(Duration::from_secs(30));
+    let viewer = viewer.wait(Duration::from_secs(30));
+    assert!(presenter.status.success(), "presenter failed: {}", presenter.stderr);
+    assert!(viewer.status.success(), "viewer failed: {}", viewer.stderr);
+    let ended = presenter.event("sharing_ended").unwrap_or_else(|| panic!("the presenter was not told: {:#?}", presenter.lines));
+    let ended_at = ended["t_ms"].as_u64().unwrap_or(0);
+    let totals = viewer.totals("Alice");
+    let gone_at = totals["screen"]["stopped_at_ms"].as_u64().expect("the share ended for the viewer");
+    eprintln!(
+        "window closed: the sharer knew after {} ms, the viewer after {} ms; {} shared frames before",
+        ended_at.saturating_sub(closed_at),
+        gone_at.saturating_sub(closed_at),
+        totals["screen"]["frames"]
+    );
+    assert!(totals["screen"]["frames"].as_u64().unwrap_or(0) > 10, "the window was shared first");
+    assert!(gone_at <= closed_at + 3000, "the share outlived its window by {} ms", gone_at - closed_at);
+    assert!(totals["video_frames"].as_u64().unwrap_or(0) > 100, "the camera carried on");
+}

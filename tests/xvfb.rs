@@ -13,6 +13,8 @@ pub struct Xvfb {
     child: Child,
     /// Its DISPLAY, e.g. ":123".
     pub display: String,
+    /// The window manager, if started.
+    window_manager: Option<Child>,
 }
 
 impl Xvfb {
@@ -35,17 +37,18 @@ impl Xvfb {
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb starts (scripts/setup installs it)");
-        Xvfb { child, display }
-    }
-
-    /// Shows `picture` on the whole screen, once the server is up.
-    pub fn show(&self, janus: &LocalJanus, picture: &Path) {
-        let socket = format!("/tmp/.X11-unix/X{}", &self.display[1..]);
+        // Up once its socket is there.
+        let socket = format!("/tmp/.X11-unix/X{n}");
         let deadline = Instant::now() + Duration::from_secs(10);
         while !Path::new(&socket).exists() {
-            assert!(Instant::now() < deadline, "Xvfb {} did not come up", self.display);
+            assert!(Instant::now() < deadline, "Xvfb {display} did not come up");
             std::thread::sleep(Duration::from_millis(100));
         }
+        Xvfb { child, display, window_manager: None }
+    }
+
+    /// Shows `picture` on the whole screen.
+    pub fn show(&self, janus: &LocalJanus, picture: &Path) {
         // `display -window root` paints the root window and exits with 1 even
         // when it worked: the PSNR below is the real check.
         let out = janus.command(Path::new("display")).env("DISPLAY", &self.display).args(["-window", "root"]).arg(picture).output().expect("imagemagick's display runs");
@@ -53,8 +56,42 @@ impl Xvfb {
     }
 }
 
+impl Xvfb {
+    /// Starts a window manager (matchbox): without one, X lists no windows
+    /// to share. Call once the server is up (after [`Xvfb::show`]).
+    pub fn start_window_manager(&mut self, janus: &LocalJanus) {
+        let child = janus
+            .command(Path::new("matchbox-window-manager"))
+            .env("DISPLAY", &self.display)
+            .args(["-use_titlebar", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("matchbox-window-manager starts (scripts/setup installs it)");
+        self.window_manager = Some(child);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    /// Opens `picture` in a window titled `title`; kill the child to close it.
+    pub fn open_window(&self, janus: &LocalJanus, title: &str, picture: &Path) -> Child {
+        janus
+            .command(Path::new("display"))
+            .env("DISPLAY", &self.display)
+            .args(["-title", title])
+            .arg(picture)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("imagemagick's display runs")
+    }
+}
+
 impl Drop for Xvfb {
     fn drop(&mut self) {
+        if let Some(mut wm) = self.window_manager.take() {
+            let _ = wm.kill();
+            let _ = wm.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -304,6 +304,8 @@ pub enum ClassUpdate {
     ScreenShareStarted { participant: ParticipantInfo },
     /// Someone's screen share ended: its tile goes away.
     ScreenShareStopped { participant: ParticipantInfo },
+    /// Our own screen share stopped by itself (the shared window was closed).
+    SharingEnded { message: Message },
     /// Media with one participant (None: our own) failed; the class goes on.
     MediaFailed { participant: Option<ParticipantInfo>, message: Message },
     /// The connection to the server is gone; the class view says so.
@@ -326,6 +328,12 @@ impl ClassUpdate {
             }
             ClassEvent::ScreenShareStarted { participant } => Self::ScreenShareStarted { participant: participant.into() },
             ClassEvent::ScreenShareStopped { participant } => Self::ScreenShareStopped { participant: participant.into() },
+            ClassEvent::SharingEnded { .. } => Self::SharingEnded {
+                message: Message::new(
+                    "Votre partage d'écran s'est arrêté : la fenêtre partagée a été fermée. Partagez-en une autre si besoin.",
+                    "Your screen share stopped: the shared window was closed. Share another one if you need to.",
+                ),
+            },
             ClassEvent::MediaFailed { participant, .. } => Self::MediaFailed {
                 participant: participant.as_ref().map(Into::into),
                 message: match participant {

@@ -194,6 +194,10 @@ export type ClassUpdate = { kind: "participant_joined"; participant: Participant
  */
 { kind: "screen_share_stopped"; participant: ParticipantInfo } | 
 /**
+ * Our own screen share stopped by itself (the shared window was closed).
+ */
+{ kind: "sharing_ended"; message: Message } | 
+/**
  * Media with one participant (None: our own) failed; the class goes on.
  */
 { kind: "media_failed"; participant: ParticipantInfo | null; message: Message } | 

@@ -77,6 +77,9 @@ export function applyUpdate(state: ClassState, update: ClassUpdate): ClassState 
     }
     case "screen_share_stopped":
       return endShare(state, update.participant.id);
+    case "sharing_ended":
+      // Ours stopped by itself (the shared window was closed): say so.
+      return { ...state, screenShare: false, problem: update.message };
     case "media_failed":
       return { ...state, problem: update.message };
     case "connection_lost":

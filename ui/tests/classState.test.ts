@@ -120,4 +120,12 @@ describe("screen shares", () => {
     s = applyUpdate(s, { kind: "connection_lost", message: { fr: "perdue", en: "lost" } });
     expect(s.screenShare).toBe(false);
   });
+
+  it("says so when our share stops by itself (the shared window was closed)", () => {
+    let s = { ...joinedState(joined), screenShare: true };
+    const message = { fr: "fenêtre fermée", en: "window closed" };
+    s = applyUpdate(s, { kind: "sharing_ended", message });
+    expect(s.screenShare).toBe(false);
+    expect(s.problem).toEqual(message);
+  });
 });

@@ -417,6 +417,11 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
             event = events.recv() => match event {
                 Some(event) => {
                     recorder.on_event(&event);
+                    if let (ClassEvent::SharingEnded { .. }, Some(plan)) = (&event, share_plan.as_mut()) {
+                        // Nothing left to stop later.
+                        plan.sharing_since = None;
+                        plan.share_for = None;
+                    }
                     if let ClassEvent::ConnectionLost { .. } = event {
                         exit = ExitCode::from(EXIT_CONNECTION_LOST);
                         break;

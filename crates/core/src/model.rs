@@ -112,6 +112,12 @@ pub enum ClassEvent {
         /// Who.
         participant: Participant,
     },
+    /// Our own screen share stopped by itself: what we shared went away (a
+    /// window was closed). The others were told, as for a stop.
+    SharingEnded {
+        /// Why.
+        reason: String,
+    },
     /// Media with one participant failed; the rest of the class carries on.
     MediaFailed {
         /// Whose (None: our own publication).

@@ -44,6 +44,9 @@ pub enum PeerEventKind {
     FirstMedia(MediaKind),
     /// The connection failed or closed unexpectedly.
     Failed(String),
+    /// A local source of this kind ended by itself (a shared window was
+    /// closed); its stream sends nothing more.
+    SourceEnded(MediaKind),
 }
 
 /// An event from a peer connection.

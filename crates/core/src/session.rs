@@ -22,7 +22,7 @@ use crate::link::{Connector, LinkEvent, SignalLink};
 use crate::peer::{
     LocalMedia, PeerEvent, PeerEventKind, PeerEvents, PeerFactory, PeerRole, Publisher, RemoteMediaSink, Renegotiation, Subscriber,
 };
-use crate::{ClassEvent, JoinError, JoinOptions, Participant, ParticipantId, ShareError, VideoFeed};
+use crate::{ClassEvent, JoinError, JoinOptions, MediaKind, Participant, ParticipantId, ShareError, VideoFeed};
 
 /// How long leaving may wait for the server's goodbye before closing anyway.
 const LEAVE_GRACE: Duration = Duration::from_secs(2);
@@ -400,6 +400,9 @@ impl Driver {
                         return self.connection_lost(reason).await;
                     }
                 }
+                Step::Peer(PeerEvent { role: PeerRole::Publisher, kind: PeerEventKind::SourceEnded(MediaKind::Screen) }) => {
+                    self.shared_source_ended().await;
+                }
                 Step::Peer(event) => self.on_peer_event(event),
                 Step::Command(Command::ShareScreen(source, done)) => {
                     let result = self.share_screen(source).await;
@@ -645,6 +648,16 @@ impl Driver {
         renegotiate(&mut self.conn, self.handle, publisher.as_mut(), change).await?;
         info!("screen share stopped");
         Ok(())
+    }
+
+    /// What we shared went away: stop the share for everyone, and say so.
+    async fn shared_source_ended(&mut self) {
+        let reason = "what was shared is gone (a window was closed)".to_owned();
+        info!(%reason, "screen share ended by itself");
+        if let Err(e) = self.stop_screen_share().await {
+            warn!(error = %e, "stopping the ended screen share");
+        }
+        self.emit(ClassEvent::SharingEnded { reason });
     }
 
     async fn participant_left(&mut self, id: ParticipantId) {

@@ -69,6 +69,16 @@ enum Target {
 }
 
 impl Target {
+    /// A shared window that no longer exists (closed). A monitor never goes.
+    fn is_gone(&self) -> bool {
+        let Target::Window(window) = self else { return false };
+        let Ok(id) = window.id() else { return false };
+        match xcap::Window::all() {
+            Ok(windows) => !windows.iter().any(|w| w.id().is_ok_and(|other| other == id)),
+            Err(_) => false,
+        }
+    }
+
     fn capture(&self) -> Result<image::RgbaImage, String> {
         match self {
             Target::Monitor(m) => m.capture_image(),
@@ -125,6 +135,8 @@ pub struct Screen {
     size: (u32, u32),
     fps: u32,
     stop: Arc<AtomicBool>,
+    /// The shared window was closed.
+    ended: Arc<AtomicBool>,
     name: String,
 }
 
@@ -145,12 +157,14 @@ impl Screen {
         let mut converter = Converter::new(size);
         let latest = Arc::new(Mutex::new(converter.convert(&first)));
         let stop = Arc::new(AtomicBool::new(false));
-        let (thread_latest, thread_stop, thread_name) = (Arc::clone(&latest), Arc::clone(&stop), name.clone());
+        let ended = Arc::new(AtomicBool::new(false));
+        let (thread_latest, thread_stop, thread_ended, thread_name) = (Arc::clone(&latest), Arc::clone(&stop), Arc::clone(&ended), name.clone());
         std::thread::Builder::new()
             .name("estrade-screen".into())
             .spawn(move || {
                 let period = Duration::from_secs(1) / fps;
                 let mut next = Instant::now();
+                let mut last_presence_check: Option<Instant> = None;
                 while !thread_stop.load(Ordering::SeqCst) {
                     next += period;
                     match target.capture() {
@@ -159,15 +173,26 @@ impl Screen {
                                 *thread_latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(frame);
                             }
                         }
-                        // A window closed or minimised: the last picture stays.
-                        Err(e) => tracing::debug!(screen = %thread_name, error = %e, "screen capture failed"),
+                        // A window minimised or hidden: the last picture stays.
+                        // Closed: the share ends (checked once a second, listing windows costs).
+                        Err(e) => {
+                            tracing::debug!(screen = %thread_name, error = %e, "screen capture failed");
+                            if last_presence_check.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+                                last_presence_check = Some(Instant::now());
+                                if target.is_gone() {
+                                    tracing::info!(screen = %thread_name, "the shared window was closed");
+                                    thread_ended.store(true, Ordering::SeqCst);
+                                    return;
+                                }
+                            }
+                        }
                     }
                     std::thread::sleep(next.saturating_duration_since(Instant::now()));
                 }
             })
             .map_err(|e| cannot(e.to_string()))?;
         tracing::info!(screen = %name, width = size.0, height = size.1, fps, "screen share started");
-        Ok(Self { latest, size, fps, stop, name })
+        Ok(Self { latest, size, fps, stop, ended, name })
     }
 
     /// What is being shared.
@@ -192,6 +217,10 @@ impl VideoSource for Screen {
             Some(frame) => frame.clone(),
             None => VideoFrame::black(self.size.0, self.size.1),
         }
+    }
+
+    fn ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
     }
 }
 

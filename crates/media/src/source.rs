@@ -18,6 +18,10 @@ pub trait VideoSource: Send {
     fn frames_per_second(&self) -> u32;
     /// The next picture.
     fn next_frame(&mut self) -> VideoFrame;
+    /// Nothing more will come (a shared window was closed): the sender stops.
+    fn ended(&self) -> bool {
+        false
+    }
 }
 
 /// A source could not be opened. Retrying with the same input will not help.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 use estrade_core::peer::{LocalMedia, PeerError, PeerEvent, PeerEventKind, PeerEvents, PeerRole, Publisher, Renegotiation};
+use estrade_core::MediaKind;
 use estrade_media::codec::{EncodedVideo, OpusEncoder, Vp8Encoder, Vp8EncoderConfig};
 use estrade_media::{AudioSource, VideoSource};
 use rtc::media::Sample;
@@ -170,20 +171,26 @@ impl MediaPublisher {
         self.screen.as_ref().is_some_and(|s| s.running.is_some() || s.pending.is_some())
     }
 
-    /// Starts a picture stream: the encoder on its own thread, once
-    /// connected, and the loop that hands its frames to the track.
+    /// Starts a picture stream (`kind`: camera or screen): the encoder on its
+    /// own thread, once connected, and the loop that hands its frames to the track.
     #[allow(clippy::too_many_arguments)]
-    fn start_video(&self, out: Outgoing, pt: PayloadType, source: Box<dyn VideoSource>, bitrate: u32, keyframe: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
+    fn start_video(&self, kind: MediaKind, out: Outgoing, pt: PayloadType, source: Box<dyn VideoSource>, bitrate: u32, keyframe: Arc<AtomicBool>, stop: Arc<AtomicBool>) {
         let (tx, rx) = mpsc::channel(4);
         let fps = source.frames_per_second().max(1);
         let mut state = self.built.state.clone();
         let events = self.events.clone();
+        let source_ended = {
+            let events = self.events.clone();
+            move || {
+                let _ = events.send(PeerEvent { role: PeerRole::Publisher, kind: PeerEventKind::SourceEnded(kind) });
+            }
+        };
         // The encoder waits for the connection, so its first frame (a keyframe) is not lost.
         tokio::spawn(async move {
             if wait_connected(&mut state).await {
                 let spawned = std::thread::Builder::new()
                     .name("estrade-vp8".into())
-                    .spawn(move || encode_video(source, bitrate, keyframe, stop, tx));
+                    .spawn(move || encode_video(source, bitrate, keyframe, stop, tx, source_ended));
                 if let Err(e) = spawned {
                     let _ = events.send(PeerEvent { role: PeerRole::Publisher, kind: PeerEventKind::Failed(format!("cannot start the video encoder: {e}")) });
                 }
@@ -213,7 +220,7 @@ impl Publisher for MediaPublisher {
             // Starts set: the encoder's first frame, once connected, is a keyframe.
             let keyframe = Arc::new(AtomicBool::new(true));
             tokio::spawn(watch_keyframe_requests(Arc::clone(&out.track), Arc::clone(&keyframe), Arc::clone(&self.stats)));
-            self.start_video(out, pt, source, self.video_bitrate_kbps, keyframe, Arc::clone(&self.stop));
+            self.start_video(MediaKind::Video, out, pt, source, self.video_bitrate_kbps, keyframe, Arc::clone(&self.stop));
         }
         let screen_source = self.screen.as_mut().and_then(|s| s.pending.take());
         let screen_stream = self.screen.as_ref().map(|s| (s.out.clone(), Arc::clone(&s.keyframe), s.watched));
@@ -225,7 +232,7 @@ impl Publisher for MediaPublisher {
             // A new share starts on a keyframe: the viewers' decoders start afresh.
             keyframe.store(true, Ordering::SeqCst);
             let running = Arc::new(AtomicBool::new(false));
-            self.start_video(out, pt, source, self.screen_bitrate_kbps, keyframe, Arc::clone(&running));
+            self.start_video(MediaKind::Screen, out, pt, source, self.screen_bitrate_kbps, keyframe, Arc::clone(&running));
             if let Some(screen) = self.screen.as_mut() {
                 screen.watched = true;
                 screen.running = Some(running);
@@ -316,6 +323,7 @@ fn encode_video(
     keyframe: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     tx: mpsc::Sender<EncodedVideo>,
+    source_ended: impl FnOnce(),
 ) {
     let fps = source.frames_per_second().max(1);
     let period = Duration::from_secs(1) / fps;
@@ -332,6 +340,11 @@ fn encode_video(
     let mut frame = first;
     let mut n: u32 = 0;
     while !stop.load(Ordering::SeqCst) && !tx.is_closed() {
+        if source.ended() {
+            tracing::info!("the video source ended");
+            source_ended();
+            return;
+        }
         if keyframe.swap(false, Ordering::SeqCst) {
             encoder.request_keyframe();
         }
