@@ -77,6 +77,9 @@ pub enum DeviceError {
 impl DeviceError {
     /// The sentence shown to the person, saying what to do next.
     pub fn user_message(&self) -> UserMessage {
+        if let Some(message) = self.screen_message() {
+            return message;
+        }
         match self {
             DeviceError::NoneFound { kind } => {
                 let (fr, en) = kind.words();
@@ -107,6 +110,28 @@ impl DeviceError {
                 }
             }
         }
+    }
+}
+
+impl DeviceError {
+    /// Screens and windows are not plugged in: their own words.
+    fn screen_message(&self) -> Option<UserMessage> {
+        let (fr, en) = match self {
+            DeviceError::NoneFound { kind: DeviceKind::Screen } => (
+                "Aucun écran à partager : Estrade ne voit pas d'affichage. Lancez Estrade dans une session graphique.".to_owned(),
+                "No screen to share: Estrade sees no display. Run Estrade in a graphical session.".to_owned(),
+            ),
+            DeviceError::NotFound { kind: DeviceKind::Screen, wanted, .. } => (
+                format!("« {wanted} » n'est pas là pour le partage d'écran (fenêtre fermée ?). Choisissez un autre écran ou une autre fenêtre."),
+                format!("\"{wanted}\" is not there to share (a closed window?). Choose another screen or window."),
+            ),
+            DeviceError::CannotOpen { kind: DeviceKind::Screen, device, .. } => (
+                format!("« {device} » ne peut pas être capturé pour le partage d'écran. Choisissez un autre écran ou une autre fenêtre ; sur macOS, autorisez l'enregistrement de l'écran (Réglages Système > Confidentialité et sécurité)."),
+                format!("\"{device}\" cannot be captured for screen sharing. Choose another screen or window; on macOS, allow screen recording (System Settings > Privacy & Security)."),
+            ),
+            _ => return None,
+        };
+        Some(UserMessage { fr, en })
     }
 }
 
@@ -171,3 +196,24 @@ impl DeviceNotice {
 
 /// Where devices report their notices. Called from device threads: keep it quick.
 pub type Notify = Arc<dyn Fn(DeviceNotice) + Send + Sync>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_screen_is_never_said_to_be_unplugged() {
+        let kind = DeviceKind::Screen;
+        for e in [
+            DeviceError::NoneFound { kind },
+            DeviceError::NotFound { kind, wanted: "Diaporama".into(), available: vec![] },
+            DeviceError::CannotOpen { kind, device: "screen".into(), reason: "Connection error".into() },
+        ] {
+            let m = e.user_message();
+            assert!(!m.fr.contains("branch") && !m.en.contains("plug"), "{m:?}");
+            assert!(m.en.contains("screen") && m.fr.contains("écran"), "{m:?}");
+        }
+        let mic = DeviceError::NoneFound { kind: DeviceKind::Microphone }.user_message();
+        assert!(mic.en.contains("Plug one in"), "other devices keep their words: {mic:?}");
+    }
+}
