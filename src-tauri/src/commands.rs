@@ -222,7 +222,7 @@ pub async fn share_screen(state: State<'_, AppState>, target: Option<String>) ->
         .map_err(|e| AppError { code: ErrorCode::ScreenShare, message: e.user_message().into() })?;
     let class = state.class.lock().await;
     let class = class.as_ref().ok_or_else(not_in_class)?;
-    class.handle.share_screen(Box::new(source)).await.map_err(|e| AppError { code: ErrorCode::ScreenShare, message: e.user_message().into() })
+    Ok(class.handle.share_screen(Box::new(source)).await?)
 }
 
 /// Stops our screen share; nothing happens if we were not sharing.
@@ -231,7 +231,7 @@ pub async fn share_screen(state: State<'_, AppState>, target: Option<String>) ->
 pub async fn stop_screen_share(state: State<'_, AppState>) -> Result<(), AppError> {
     let class = state.class.lock().await;
     let class = class.as_ref().ok_or_else(not_in_class)?;
-    class.handle.stop_screen_share().await.map_err(|e| AppError { code: ErrorCode::ScreenShare, message: e.user_message().into() })
+    Ok(class.handle.stop_screen_share().await?)
 }
 
 /// Where this window wants its video frames.

@@ -2,7 +2,7 @@
 //! `ui/src/bindings.ts` is generated from them (a test fails when it drifts).
 //! Participant ids travel as strings: JavaScript numbers cannot hold every u64.
 
-use estrade_core::{ClassEvent, InviteError, JoinError, MediaKind, Participant, UserMessage};
+use estrade_core::{ClassEvent, InviteError, JoinError, MediaKind, Participant, ShareError, UserMessage};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
@@ -77,6 +77,12 @@ impl From<JoinError> for AppError {
             _ => ErrorCode::Refused,
         };
         Self { code, message: e.user_message().into() }
+    }
+}
+
+impl From<ShareError> for AppError {
+    fn from(e: ShareError) -> Self {
+        Self { code: ErrorCode::ScreenShare, message: e.user_message().into() }
     }
 }
 

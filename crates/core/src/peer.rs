@@ -33,6 +33,16 @@ impl PeerRole {
             VideoFeed::Screen => PeerRole::ScreenShare(from),
         }
     }
+
+    /// Whose feed a subscription receives ([`PeerRole::receiving`] reversed);
+    /// `None` for our publication.
+    pub fn received(&self) -> Option<(&Participant, VideoFeed)> {
+        match self {
+            PeerRole::Subscriber(from) => Some((from, VideoFeed::Camera)),
+            PeerRole::ScreenShare(from) => Some((from, VideoFeed::Screen)),
+            PeerRole::Publisher => None,
+        }
+    }
 }
 
 /// What a peer connection reports to the driver.

@@ -29,8 +29,13 @@ const LEAVE_GRACE: Duration = Duration::from_secs(2);
 
 enum Command {
     Leave(oneshot::Sender<()>),
-    ShareScreen(Box<dyn VideoSource>, oneshot::Sender<Result<(), ShareError>>),
-    StopScreenShare(oneshot::Sender<Result<(), ShareError>>),
+    Share(ShareCommand),
+}
+
+/// Starting or stopping our screen share, with where its outcome goes.
+enum ShareCommand {
+    Start(Box<dyn VideoSource>, oneshot::Sender<Result<(), ShareError>>),
+    Stop(oneshot::Sender<Result<(), ShareError>>),
 }
 
 /// A joined class. Drop it or call [`ClassHandle::leave`] to go.
@@ -52,7 +57,7 @@ impl ClassHandle {
     /// Replaces a share already under way. Returns once the server took it.
     pub async fn share_screen(&self, source: Box<dyn VideoSource>) -> Result<(), ShareError> {
         let (tx, rx) = oneshot::channel();
-        self.commands.send(Command::ShareScreen(source, tx)).map_err(|_| ShareError::NotInClass)?;
+        self.commands.send(Command::Share(ShareCommand::Start(source, tx))).map_err(|_| ShareError::NotInClass)?;
         rx.await.map_err(|_| ShareError::NotInClass)?
     }
 
@@ -60,7 +65,7 @@ impl ClassHandle {
     /// we were not sharing.
     pub async fn stop_screen_share(&self) -> Result<(), ShareError> {
         let (tx, rx) = oneshot::channel();
-        self.commands.send(Command::StopScreenShare(tx)).map_err(|_| ShareError::NotInClass)?;
+        self.commands.send(Command::Share(ShareCommand::Stop(tx))).map_err(|_| ShareError::NotInClass)?;
         rx.await.map_err(|_| ShareError::NotInClass)?
     }
 
@@ -353,7 +358,7 @@ struct Driver {
 enum Step {
     Session(SessionEvent),
     Peer(PeerEvent),
-    Command(Command),
+    Share(ShareCommand),
     Leave(Option<oneshot::Sender<()>>),
     Lost(String),
 }
@@ -389,7 +394,7 @@ impl Driver {
                     Some(event) = peer_rx.recv() => Step::Peer(event),
                     command = commands.recv() => match command {
                         Some(Command::Leave(done)) => Step::Leave(Some(done)),
-                        Some(other) => Step::Command(other),
+                        Some(Command::Share(share)) => Step::Share(share),
                         None => Step::Leave(None),
                     },
                 }
@@ -404,19 +409,13 @@ impl Driver {
                     self.shared_source_ended().await;
                 }
                 Step::Peer(event) => self.on_peer_event(event),
-                Step::Command(Command::ShareScreen(source, done)) => {
+                Step::Share(ShareCommand::Start(source, done)) => {
                     let result = self.share_screen(source).await;
                     let _ = done.send(result);
                 }
-                Step::Command(Command::StopScreenShare(done)) => {
+                Step::Share(ShareCommand::Stop(done)) => {
                     let result = self.stop_screen_share().await;
                     let _ = done.send(result);
-                }
-                Step::Command(Command::Leave(done)) => {
-                    self.leave().await;
-                    self.emit(ClassEvent::Left);
-                    let _ = done.send(());
-                    return;
                 }
                 Step::Lost(reason) => return self.connection_lost(reason).await,
                 Step::Leave(done) => {
@@ -467,11 +466,7 @@ impl Driver {
     }
 
     fn on_peer_event(&mut self, event: PeerEvent) {
-        let receiving = match &event.role {
-            PeerRole::Subscriber(p) => Some((p.clone(), VideoFeed::Camera)),
-            PeerRole::ScreenShare(p) => Some((p.clone(), VideoFeed::Screen)),
-            PeerRole::Publisher => None,
-        };
+        let receiving = event.role.received().map(|(p, feed)| (p.clone(), feed));
         match (receiving, event.kind) {
             (Some((p, feed)), PeerEventKind::FirstMedia(kind)) => {
                 if let Some(sub) = self.subscriptions.get(&(p.id, feed)) {

@@ -85,8 +85,6 @@ struct ScreenStream {
     running: Option<Arc<AtomicBool>>,
     /// What to send once the server has answered.
     pending: Option<Box<dyn VideoSource>>,
-    /// Keyframe requests are being watched (from the first answer on).
-    watched: bool,
 }
 
 impl ScreenStream {
@@ -152,7 +150,9 @@ impl MediaPublisher {
             None => {
                 let out = add_sendonly(&self.built.pc, RtpCodecKind::Video, "screen0").await?;
                 let keyframe = Arc::new(AtomicBool::new(true));
-                self.screen = Some(ScreenStream { out, mid: None, keyframe, running: None, pending: Some(source), watched: false });
+                // For the stream's whole life, across shares.
+                tokio::spawn(watch_keyframe_requests(Arc::clone(&out.track), Arc::clone(&keyframe), Arc::clone(&self.stats)));
+                self.screen = Some(ScreenStream { out, mid: None, keyframe, running: None, pending: Some(source) });
             }
         }
         Ok(())
@@ -223,18 +223,14 @@ impl Publisher for MediaPublisher {
             self.start_video(MediaKind::Video, out, pt, source, self.video_bitrate_kbps, keyframe, Arc::clone(&self.stop));
         }
         let screen_source = self.screen.as_mut().and_then(|s| s.pending.take());
-        let screen_stream = self.screen.as_ref().map(|s| (s.out.clone(), Arc::clone(&s.keyframe), s.watched));
-        if let (Some(source), Some((out, keyframe, watched))) = (screen_source, screen_stream) {
+        let screen_stream = self.screen.as_ref().map(|s| (s.out.clone(), Arc::clone(&s.keyframe)));
+        if let (Some(source), Some((out, keyframe))) = (screen_source, screen_stream) {
             let pt = negotiated_payload_type(&out.transceiver).await?;
-            if !watched {
-                tokio::spawn(watch_keyframe_requests(Arc::clone(&out.track), Arc::clone(&keyframe), Arc::clone(&self.stats)));
-            }
             // A new share starts on a keyframe: the viewers' decoders start afresh.
             keyframe.store(true, Ordering::SeqCst);
             let running = Arc::new(AtomicBool::new(false));
             self.start_video(MediaKind::Screen, out, pt, source, self.screen_bitrate_kbps, keyframe, Arc::clone(&running));
             if let Some(screen) = self.screen.as_mut() {
-                screen.watched = true;
                 screen.running = Some(running);
             }
         }
