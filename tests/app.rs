@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use estrade_tests::school::School;
 use estrade_tests::{scratch, AppRun, LocalJanus};
 
 const CLI_NAME: &str = "Élève CLI";
@@ -13,9 +14,19 @@ fn the_app_joins_paints_the_class_and_leaves() {
     let janus = LocalJanus::start();
     let pupil = janus.join(CLI_NAME, 1234, &["--send-audio", "tone:523", "--send-video", "pattern", "--duration", "150"]);
     let artifacts = scratch("app-e2e");
+    // The class is joined by its school link; the school's document lists this Janus.
+    let document = serde_json::json!({"version": 1, "signaling": [{"url": janus.server, "priority": 10}]}).to_string();
+    let school = School::start(&janus, &document);
+    let link = School::link(1234);
     let run = janus.drive_app(
         "e2e",
-        &[("CLI_NAME", CLI_NAME), ("E2E_ARTIFACTS", artifacts.to_str().expect("utf-8 path"))],
+        &[
+            ("CLI_NAME", CLI_NAME),
+            ("E2E_ARTIFACTS", artifacts.to_str().expect("utf-8 path")),
+            ("E2E_SCHOOL_LINK", &link),
+            ("E2E_SCHOOL_DOMAIN", estrade_tests::school::DOMAIN),
+            ("E2E_SCHOOL_CA", school.ca_cert.to_str().expect("utf-8 path")),
+        ],
         Duration::from_secs(200),
     );
     assert!(
@@ -26,6 +37,8 @@ fn the_app_joins_paints_the_class_and_leaves() {
         artifacts.display()
     );
     eprintln!("app e2e: {:#}", run.results);
+    assert_eq!(run.results["joinedBy"], link.as_str());
+    assert!(school.requests() >= 1, "the app asked the school's host");
     let tile = &run.results["tile"];
     assert_ne!(tile["before"]["hash"], tile["after"]["hash"], "the remote tile's pixels changed");
 

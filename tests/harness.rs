@@ -16,6 +16,7 @@ pub mod browser;
 pub mod cost;
 pub mod proxy;
 pub mod pulse;
+pub mod school;
 pub mod xvfb;
 
 /// The repository root.

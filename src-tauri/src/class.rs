@@ -14,6 +14,8 @@ use estrade_media::pattern::TestPattern;
 use estrade_devices::{Camera, Microphone, MicrophoneLevel, Speaker};
 use estrade_media::voice::SharedVoiceProcessor;
 use estrade_media::{MediaSwitch, SwitchedAudio, SwitchedVideo, ToneSource, VideoFrame};
+use estrade_net::{DiscoveryClient, Source};
+use rand::SeedableRng;
 use estrade_secrets::{CredentialStore, SecretError, SecretKey, Sensitive};
 use tokio::sync::mpsc;
 
@@ -174,6 +176,8 @@ pub fn pin_not_saved(e: &SecretError) -> Message {
 /// Everything a join needs from the outside.
 pub struct JoinContext {
     pub connector: Arc<dyn Connector>,
+    /// Finds a school's servers (its discovery document, kept in the config folder).
+    pub discovery: DiscoveryClient,
     pub peers: Arc<dyn PeerFactory>,
     pub secrets: Arc<dyn CredentialStore>,
     pub video: VideoRouter,
@@ -260,7 +264,7 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
             "Enter your name: it is what the class will see.",
         ));
     }
-    let key = SecretKey { server: invite.server.clone(), room: invite.room };
+    let key = SecretKey { server: invite.server.to_string(), room: invite.room };
     let (pin, pin_source) = resolve_pin(request.pin.as_deref(), &ctx.secrets, &key).await;
 
     let microphone = MediaSwitch::new(true);
@@ -285,8 +289,12 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
         Box::new(SwitchedVideo::new(source, camera.clone(), Some(tap))) as Box<dyn estrade_media::VideoSource>
     });
     let (has_audio, has_video) = (audio.is_some(), video.is_some());
+    let servers = ctx.discovery.servers_for(&invite.server, &mut rand::rngs::StdRng::from_entropy()).await?;
+    if let Some(Source::Stale { age, .. }) = servers.document.as_ref().map(|d| &d.source) {
+        notices(estrade_core::discovery::stale_notice(invite.server.as_str(), *age).into());
+    }
     let options = JoinOptions {
-        server: invite.server.clone(),
+        servers: servers.endpoints,
         room: invite.room,
         name: name.clone(),
         pin: pin.as_ref().map(|p| p.expose().clone()),
@@ -329,7 +337,7 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
             class: generation,
             me,
             room: invite.room.to_string(),
-            server: invite.server,
+            server: invite.server.to_string(),
             microphone: has_audio,
             camera: has_video,
             pin_notice,

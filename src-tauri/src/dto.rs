@@ -2,6 +2,7 @@
 //! `ui/src/bindings.ts` is generated from them (a test fails when it drifts).
 //! Participant ids travel as strings: JavaScript numbers cannot hold every u64.
 
+use estrade_core::discovery::DiscoveryError;
 use estrade_core::{ClassEvent, InviteError, JoinError, MediaKind, Participant, ShareError, UserMessage};
 use serde::{Deserialize, Serialize};
 use specta::Type;
@@ -47,6 +48,9 @@ pub enum ErrorCode {
     Settings,
     Device,
     ScreenShare,
+    /// The school's discovery document could not be had (its host, its
+    /// certificate, or its content).
+    Discovery,
 }
 
 /// Every command error: a typed code and a message to show as is.
@@ -77,6 +81,12 @@ impl From<JoinError> for AppError {
             _ => ErrorCode::Refused,
         };
         Self { code, message: e.user_message().into() }
+    }
+}
+
+impl From<DiscoveryError> for AppError {
+    fn from(e: DiscoveryError) -> Self {
+        Self { code: ErrorCode::Discovery, message: e.user_message().into() }
     }
 }
 

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use clap::Parser;
 use estrade_rtc::{RtcConfig, WebrtcPeers};
 use estrade_secrets::{KeyringStore, Sensitive};
-use estrade_ws::WsConnector;
+use estrade_net::{DiscoveryClient, TlsTrust, WsConnector};
 use tauri::Manager;
 
 use crate::class::{ActiveClass, JoinContext, Levels};
@@ -47,6 +47,10 @@ struct Args {
     /// The UI language, instead of the remembered one or the system's.
     #[arg(long, value_parser = ["fr", "en"])]
     lang: Option<String>,
+    /// Also trust the certificate authority in this PEM file (a school's own
+    /// CA), for the discovery document and wss:// servers. Verification is never off.
+    #[arg(long = "ca-cert", value_name = "PATH")]
+    ca_certs: Vec<PathBuf>,
     /// Keep settings in this folder instead of the user's configuration folder.
     #[arg(long, env = "ESTRADE_CONFIG_DIR")]
     config_dir: Option<PathBuf>,
@@ -158,7 +162,13 @@ fn system_language() -> Language {
 
 fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
     let settings_file = SettingsFile::new(config_dir.join("settings.json"));
-    let loaded = settings_file.load();
+    let mut loaded = settings_file.load();
+    let trust = args.ca_certs.iter().try_fold(TlsTrust::system(), |trust, path| trust.with_ca_file(path));
+    let trust = trust.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "extra certificate authority not used");
+        loaded.notice = Some(e.user_message().into());
+        TlsTrust::system()
+    });
     let mut settings = loaded.settings;
     if let Some(server) = &args.server {
         settings.server = server.clone();
@@ -185,7 +195,8 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
         auto_join,
         auto_join_pin: std::env::var("ESTRADE_PIN").ok().filter(|p| !p.is_empty()).map(Sensitive),
         ctx: JoinContext {
-            connector: Arc::new(WsConnector),
+            connector: Arc::new(WsConnector::new(trust.clone())),
+            discovery: DiscoveryClient::new(&trust, Some(config_dir.clone())),
             peers: Arc::new(WebrtcPeers::new(RtcConfig::default())),
             secrets: Arc::new(KeyringStore::new(KEYCHAIN_SERVICE)),
             video: VideoRouter::start(),

@@ -147,7 +147,7 @@ function wavRms(path) {
 }
 
 async function e2e() {
-  await startApp();
+  await startApp(process.env.E2E_SCHOOL_CA ? ["--ca-cert", process.env.E2E_SCHOOL_CA] : []);
   // First run: server and name.
   await visible("#first-run");
   await fill("#server", janus);
@@ -159,16 +159,20 @@ async function e2e() {
   const malformed = await tryJoin("wss://?class=");
   results.malformed = malformed.error;
   check(/lien|link/i.test(malformed.error ?? ""), `malformed link: ${JSON.stringify(malformed)}`);
-  const unreachable = await tryJoin("ws://198.18.0.1:9/?class=1234");
+  const unreachable = await tryJoin("ws://127.0.0.1:9/?class=1234");
   results.unreachable = unreachable.error;
   check(/joindre|reach/i.test(unreachable.error ?? ""), `unreachable server: ${JSON.stringify(unreachable)}`);
   const wrongPin = await tryJoin("4321", "1111");
   results.wrongPin = wrongPin.error;
   check(/PIN/.test(wrongPin.error ?? ""), `wrong PIN: ${JSON.stringify(wrongPin)}`);
 
-  // The real class: the CLI publisher's picture paints and changes.
-  const joined = await tryJoin("1234");
-  check(joined.joined, `join class 1234: ${JSON.stringify(joined)}`);
+  // The real class, found by its school link: the app reads the school's
+  // discovery document (HTTPS, the test's CA) to find the server. Then the
+  // CLI publisher's picture paints and changes.
+  const link = process.env.E2E_SCHOOL_LINK ?? "1234";
+  const joined = await tryJoin(link);
+  check(joined.joined, `join ${link}: ${JSON.stringify(joined)}`);
+  results.joinedBy = link;
   await visible("#class");
   await waitFor(`return document.querySelector('#participants')?.innerText.includes(arguments[0]);`, "the CLI peer in the list", 15000, cliName);
   results.participants = await text("#participants");
@@ -218,7 +222,9 @@ async function e2e() {
   const pinned = await tryJoin("4321", "2468", true);
   check(pinned.joined, `join PIN class: ${JSON.stringify(pinned)}`);
   await leave();
-  const kept = keychainLookup(janus, 4321);
+  // Joining by the school's link made that school the one a bare code goes to.
+  const home = process.env.E2E_SCHOOL_DOMAIN ?? janus;
+  const kept = keychainLookup(home, 4321);
   results.keychainHasPin = kept === "2468";
   check(kept === "2468", `the keychain holds the PIN (got ${kept === null ? "nothing" : "something else"})`);
   check(!settingsFile().includes("2468"), "the settings file holds no PIN");
@@ -227,7 +233,7 @@ async function e2e() {
   check(again.joined, `join PIN class with the kept PIN: ${JSON.stringify(again)}`);
   await leave();
   results.settings = JSON.parse(settingsFile() || "{}");
-  check(results.settings.server === janus && results.settings.name === "Professeur E2E", "server and name remembered");
+  check(results.settings.server === home && results.settings.name === "Professeur E2E", `school and name remembered: ${JSON.stringify(results.settings)}`);
   await stopApp();
 }
 

@@ -228,7 +228,12 @@ export type DeviceList = { microphones: DeviceInfo[]; speakers: DeviceInfo[]; ca
 /**
  * What kind of failure, for the UI to choose how to show it.
  */
-export type ErrorCode = "unreachable" | "bad_address" | "bad_invite" | "no_name" | "no_such_class" | "wrong_pin" | "class_full" | "refused" | "timed_out" | "connection_lost" | "media" | "already_in_class" | "not_in_class" | "settings" | "device" | "screen_share"
+export type ErrorCode = "unreachable" | "bad_address" | "bad_invite" | "no_name" | "no_such_class" | "wrong_pin" | "class_full" | "refused" | "timed_out" | "connection_lost" | "media" | "already_in_class" | "not_in_class" | "settings" | "device" | "screen_share" | 
+/**
+ * The school's discovery document could not be had (its host, its
+ * certificate, or its content).
+ */
+"discovery"
 /**
  * A request to join a class.
  */

@@ -16,11 +16,13 @@ use clap::{Parser, Subcommand};
 use estrade_core::peer::{LocalMedia, RemoteMediaSink};
 use estrade_devices::{Camera, Microphone, Screen, Speaker, SCREEN_FPS};
 use estrade_media::voice::{SharedVoiceProcessor, VoiceSettings};
-use estrade_core::{ClassEvent, JoinOptions};
+use estrade_core::discovery::DiscoveryError;
+use estrade_core::{ClassEvent, ClassInvite, ClassServer, InviteError, JoinOptions, UserMessage};
 use estrade_media::pattern::TestPattern;
 use estrade_media::{MediaSwitch, ToneSource, WavSource};
 use estrade_rtc::{RtcConfig, WebrtcPeers};
-use estrade_ws::WsConnector;
+use estrade_net::{ClassServers, DiscoveryClient, Source, TlsTrust, WsConnector};
+use rand::SeedableRng;
 
 #[derive(Parser, Debug)]
 #[command(name = "estrade-cli", version, about = "Estrade classroom client, headless")]
@@ -39,12 +41,23 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct JoinArgs {
-    /// Classroom server WebSocket address, e.g. ws://127.0.0.1:8188.
-    #[arg(long)]
+    /// The class link (https://DOMAIN/classe/CODE, estrade://DOMAIN/classe/CODE,
+    /// wss://HOST/janus?class=CODE), the school's domain, or a signaling
+    /// server's address (ws://127.0.0.1:8188); a domain is looked up in its
+    /// discovery document.
+    #[arg(long, value_name = "LINK_OR_URL")]
     server: String,
-    /// Class (room) number.
+    /// Class (room) number; may be left out when --server is a class link.
     #[arg(long)]
-    room: u64,
+    room: Option<u64>,
+    /// Also trust the certificate authority in this PEM file (repeatable),
+    /// for the discovery document and wss:// servers. Verification is never off.
+    #[arg(long = "ca-cert", value_name = "PATH")]
+    ca_certs: Vec<PathBuf>,
+    /// Keep the school's discovery document in this folder, for when its
+    /// host cannot be reached (default: not kept).
+    #[arg(long, value_name = "DIR")]
+    config_dir: Option<PathBuf>,
     /// Name shown to the others.
     #[arg(long)]
     name: String,
@@ -365,26 +378,34 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
         Some(speaker) => Arc::new(record::Both(recorder.clone(), speaker.clone())),
         None => recorder.clone(),
     };
+    let trust = match trust(&args.ca_certs) {
+        Ok(trust) => trust,
+        Err(e) => return Ok(join_failed(&e.to_string(), &e.user_message())),
+    };
+    let (invite, servers) = match find_class(&args, &trust).await {
+        Ok(found) => found,
+        Err(ClassNotFound::Invite(e)) => return Ok(join_failed(&e.to_string(), &e.user_message())),
+        Err(ClassNotFound::Discovery(e)) => return Ok(join_failed(&e.to_string(), &e.user_message())),
+    };
+    let room = invite.room;
     let options = JoinOptions {
-        server: args.server.clone(),
-        room: args.room,
+        servers: servers.endpoints.clone(),
+        room,
         name: args.name.clone(),
         pin: args.pin.clone(),
         connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
     };
     let join_started_ms = record::now_ms();
     let peers = Arc::new(WebrtcPeers::new(RtcConfig { ice_addrs: args.ice_addrs.clone(), ..RtcConfig::default() }));
-    let joined = estrade_core::join(options, Arc::new(WsConnector), peers, media, sink).await;
+    let joined = estrade_core::join(options, Arc::new(WsConnector::new(trust)), peers, media, sink).await;
     let (class, mut events) = match joined {
         Ok(ok) => ok,
-        Err(e) => {
-            let message = e.user_message();
-            record::print_json(&serde_json::json!({"event": "join_failed", "error": e.to_string(), "message": message}));
-            eprintln!("error: {e}\n  {}\n  {}", message.en, message.fr);
-            return Ok(ExitCode::from(EXIT_JOIN_FAILED));
-        }
+        Err(e) => return Ok(join_failed(&e.to_string(), &e.user_message())),
     };
-    record::print_json(&serde_json::json!({"event": "joined", "me": class.me(), "room": args.room, "join_started_ms": join_started_ms, "t_ms": record::now_ms()}));
+    record::print_json(&serde_json::json!({
+        "event": "joined", "me": class.me(), "room": room, "endpoint": class.endpoint(),
+        "join_started_ms": join_started_ms, "t_ms": record::now_ms(),
+    }));
     let joined_at = tokio::time::Instant::now();
     if share_plan.as_ref().is_some_and(|p| p.sharing_since.is_some()) {
         record::print_json(&serde_json::json!({"event": "sharing_started", "t_ms": record::now_ms()}));
@@ -448,6 +469,66 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
         record::print_json(&serde_json::json!({"playback": speaker.stats()}));
     }
     Ok(exit)
+}
+
+/// Says on stdout and stderr that joining failed, and why, for a person.
+fn join_failed(error: &str, message: &UserMessage) -> ExitCode {
+    record::print_json(&serde_json::json!({"event": "join_failed", "error": error, "message": message}));
+    eprintln!("error: {error}\n  {}\n  {}", message.en, message.fr);
+    ExitCode::from(EXIT_JOIN_FAILED)
+}
+
+/// The system's certificate authorities, plus those of `--ca-cert`.
+fn trust(ca_certs: &[PathBuf]) -> Result<TlsTrust, estrade_net::TrustError> {
+    ca_certs.iter().try_fold(TlsTrust::system(), |trust, path| trust.with_ca_file(path))
+}
+
+enum ClassNotFound {
+    Invite(InviteError),
+    Discovery(DiscoveryError),
+}
+
+/// Reads `--server` (and `--room`) and finds the class's servers: a class
+/// link or a domain is looked up in the school's discovery document.
+async fn find_class(args: &JoinArgs, trust: &TlsTrust) -> Result<(ClassInvite, ClassServers), ClassNotFound> {
+    let invite = match ClassInvite::parse(&args.server, None) {
+        Ok(invite) => {
+            if args.room.is_some_and(|room| room != invite.room) {
+                return Err(ClassNotFound::Invite(InviteError::Malformed {
+                    reason: format!("--room {} differs from the class the link names ({})", args.room.unwrap_or_default(), invite.room),
+                }));
+            }
+            invite
+        }
+        Err(_) => {
+            let server = ClassServer::parse(&args.server).map_err(ClassNotFound::Invite)?;
+            let room = args.room.ok_or_else(|| {
+                ClassNotFound::Invite(InviteError::Malformed { reason: "--room is needed when --server names no class".into() })
+            })?;
+            ClassInvite { server, room }
+        }
+    };
+    let discovery = DiscoveryClient::new(trust, args.config_dir.clone());
+    let servers = discovery.servers_for(&invite.server, &mut rand::rngs::StdRng::from_entropy()).await.map_err(ClassNotFound::Discovery)?;
+    if let Some(resolved) = &servers.document {
+        let mut event = serde_json::json!({
+            "event": "discovery", "domain": invite.server.as_str(), "endpoints": servers.endpoints, "t_ms": record::now_ms(),
+        });
+        match &resolved.source {
+            Source::Fetched => event["source"] = "fetched".into(),
+            Source::Cached => event["source"] = "cached".into(),
+            Source::Stale { age, because } => {
+                event["source"] = "stale".into();
+                event["age_s"] = age.as_secs().into();
+                event["reason"] = because.to_string().into();
+                let message = estrade_core::discovery::stale_notice(invite.server.as_str(), *age);
+                eprintln!("warning: {}\n  {}", message.en, message.fr);
+                event["message"] = serde_json::to_value(message).expect("plain data");
+            }
+        }
+        record::print_json(&event);
+    }
+    Ok((invite, servers))
 }
 
 /// Ctrl-C, or SIGTERM from a script.

@@ -7,6 +7,8 @@
 
 #![warn(missing_docs)]
 
+pub mod backoff;
+pub mod discovery;
 pub mod error;
 pub mod invite;
 pub mod link;
@@ -15,6 +17,6 @@ pub mod peer;
 mod session;
 
 pub use error::{JoinError, ShareError, UserMessage};
-pub use invite::{ClassInvite, InviteError};
+pub use invite::{ClassInvite, ClassServer, InviteError};
 pub use model::{ClassEvent, JoinOptions, MediaKind, Participant, ParticipantId, VideoFeed};
 pub use session::{join, ClassHandle};

@@ -50,8 +50,11 @@ pub enum VideoFeed {
 /// How to join a class. Its `Debug` output never shows the PIN.
 #[derive(Clone)]
 pub struct JoinOptions {
-    /// The server's WebSocket address, e.g. `wss://classe.example.fr/janus`.
-    pub server: String,
+    /// The signaling servers to try, in order (the discovery document's
+    /// endpoints, ordered; or the one server a direct link names), e.g.
+    /// `wss://janus-a.ecole.example.fr/janus`. One that cannot be reached or
+    /// does not answer is skipped for the next.
+    pub servers: Vec<String>,
     /// The class (VideoRoom) number.
     pub room: u64,
     /// The name others will see.
@@ -65,7 +68,7 @@ pub struct JoinOptions {
 impl std::fmt::Debug for JoinOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JoinOptions")
-            .field("server", &self.server)
+            .field("servers", &self.servers)
             .field("room", &self.room)
             .field("name", &self.name)
             .field("pin", &self.pin.as_ref().map(|_| "<redacted>"))

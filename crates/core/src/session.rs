@@ -42,6 +42,7 @@ enum ShareCommand {
 #[derive(Debug)]
 pub struct ClassHandle {
     me: Participant,
+    endpoint: String,
     commands: mpsc::UnboundedSender<Command>,
     task: JoinHandle<()>,
 }
@@ -50,6 +51,11 @@ impl ClassHandle {
     /// Ourselves, as the class sees us.
     pub fn me(&self) -> &Participant {
         &self.me
+    }
+
+    /// The signaling server the class is held on (one of [`JoinOptions::servers`]).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// Shares `source` as our screen: a second picture, labelled "screen
@@ -243,6 +249,43 @@ async fn renegotiate(conn: &mut Conn, handle: u64, publisher: &mut dyn Publisher
     configure(conn, handle, publisher, request, change.offer).await
 }
 
+/// Opens a session on the first of `options.servers` that answers: one that
+/// refuses the connection, does not answer in time, or closes before the
+/// session exists is skipped (and logged) for the next. Only when none
+/// answers does the join fail, with the last server's error.
+async fn connect_first(options: &JoinOptions, connector: &dyn Connector) -> Result<(Conn, String), JoinError> {
+    let mut last = JoinError::BadAddress { address: String::new(), reason: "no server to connect to".into() };
+    for server in &options.servers {
+        match connect_one(server, options.connect_timeout, connector).await {
+            Ok(conn) => return Ok((conn, server.clone())),
+            Err(e @ JoinError::BadAddress { .. }) => return Err(e),
+            Err(e) => {
+                warn!(%server, error = %e, "server not answering; trying the next");
+                last = e;
+            }
+        }
+    }
+    Err(last)
+}
+
+async fn connect_one(server: &str, timeout: Duration, connector: &dyn Connector) -> Result<Conn, JoinError> {
+    let unreachable = |reason: String| JoinError::Unreachable { address: server.to_owned(), reason };
+    let attempt = async {
+        let link = connector.connect(server).await?;
+        let mut conn = Conn { session: Session::new(SessionConfig::default()), link, deferred: VecDeque::new() };
+        let create = conn.session.create(Conn::now());
+        conn.wait(create).await.map_err(|e| match e {
+            CallError::Closed(reason) => unreachable(reason),
+            other => join_error(other),
+        })?;
+        Ok(conn)
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err(unreachable(format!("no answer within {} s", timeout.as_secs()))),
+    }
+}
+
 fn room_error(room: u64, code: i64, reason: String) -> JoinError {
     match code {
         error_code::NO_SUCH_ROOM => JoinError::NoSuchClass { room },
@@ -266,18 +309,7 @@ pub async fn join(
     let room = options.room;
     let span = info_span!("class", room, name = %options.name);
     async move {
-        let link = match tokio::time::timeout(options.connect_timeout, connector.connect(&options.server)).await {
-            Ok(link) => link?,
-            Err(_) => {
-                return Err(JoinError::Unreachable {
-                    address: options.server.clone(),
-                    reason: format!("no answer within {} s", options.connect_timeout.as_secs()),
-                })
-            }
-        };
-        let mut conn = Conn { session: Session::new(SessionConfig::default()), link, deferred: VecDeque::new() };
-        let create = conn.session.create(Conn::now());
-        conn.wait(create).await.map_err(join_error)?;
+        let (mut conn, endpoint) = connect_first(&options, connector.as_ref()).await?;
         let handle = conn.attach().await.map_err(join_error)?;
         let join = Join::Publisher { room, display: options.name.clone(), pin: options.pin.clone() };
         let (event, _) = conn.videoroom(handle, VideoRoomRequest::Join(join), None).await.map_err(join_error)?;
@@ -288,7 +320,7 @@ pub async fn join(
             VideoRoomEvent::Error { code, reason } => return Err(room_error(room, code, reason)),
             other => return Err(JoinError::Refused { reason: format!("unexpected answer to join: {other:?}") }),
         };
-        info!(id = %me, "joined");
+        info!(id = %me, %endpoint, "joined");
         let (peer_tx, peer_rx) = mpsc::unbounded_channel();
         let publisher = if media.is_empty() {
             None
@@ -316,7 +348,7 @@ pub async fn join(
             events: events_tx,
         };
         let task = tokio::spawn(driver.run(already, attendees, cmd_rx, peer_rx).in_current_span());
-        Ok((ClassHandle { me: me_participant, commands: cmd_tx, task }, events_rx))
+        Ok((ClassHandle { me: me_participant, endpoint, commands: cmd_tx, task }, events_rx))
     }
     .instrument(span)
     .await

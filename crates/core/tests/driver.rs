@@ -162,6 +162,37 @@ impl Connector for ScriptedConnector {
     }
 }
 
+/// Servers by address: "dead" refuses at once, "silent" accepts the
+/// connection but never answers, "closing" hangs up before the session
+/// exists, and "alive" is the scripted server.
+struct FailingConnector {
+    alive: ScriptedConnector,
+    tried: Mutex<Vec<String>>,
+    /// The server ends of "silent" links, kept so that the links stay open.
+    silent: Mutex<Vec<(mpsc::UnboundedSender<LinkEvent>, mpsc::UnboundedReceiver<String>)>>,
+}
+
+#[async_trait]
+impl Connector for FailingConnector {
+    async fn connect(&self, address: &str) -> Result<SignalLink, JoinError> {
+        self.tried.lock().unwrap().push(address.to_owned());
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let (in_tx, in_rx) = mpsc::unbounded_channel();
+        match address {
+            "ws://dead" => Err(JoinError::Unreachable { address: address.into(), reason: "connection refused".into() }),
+            "ws://silent" => {
+                self.silent.lock().unwrap().push((in_tx, out_rx));
+                Ok(SignalLink { outgoing: out_tx, incoming: in_rx })
+            }
+            "ws://closing" => {
+                in_tx.send(LinkEvent::Closed { reason: "reset".into() }).unwrap();
+                Ok(SignalLink { outgoing: out_tx, incoming: in_rx })
+            }
+            _ => self.alive.connect(address).await,
+        }
+    }
+}
+
 fn link() -> (Arc<ScriptedConnector>, Server) {
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (in_tx, in_rx) = mpsc::unbounded_channel();
@@ -215,7 +246,7 @@ impl RemoteMediaSink for NoSink {
 
 fn options(pin: Option<&str>) -> JoinOptions {
     JoinOptions {
-        server: "ws://scripted".into(),
+        servers: vec!["ws://scripted".into()],
         room: 1234,
         name: "Prof".into(),
         pin: pin.map(str::to_owned),
@@ -339,8 +370,10 @@ async fn a_server_that_never_answers_times_out_and_a_closed_link_is_reported() {
     let err = join(options(None), connector, Arc::new(Peers(Arc::default())), LocalMedia::default(), Arc::new(NoSink))
         .await
         .expect_err("no answer");
-    assert_eq!(err, JoinError::TimedOut(Duration::from_secs(10)));
-    assert_eq!(t.elapsed(), Duration::from_secs(10));
+    // A server that takes the connection but never opens the session counts
+    // as unreachable after the connect timeout, so the next one can be tried.
+    assert!(matches!(&err, JoinError::Unreachable { reason, .. } if reason.contains("no answer within 4 s")), "{err:?}");
+    assert_eq!(t.elapsed(), Duration::from_secs(4));
     script.await.expect("script ran");
 
     let (connector, mut server) = link();
@@ -357,4 +390,33 @@ async fn a_server_that_never_answers_times_out_and_a_closed_link_is_reported() {
         next_event(&mut events).await,
         ClassEvent::ConnectionLost { reason: "server closed the connection (1001: going away)".into() }
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn servers_that_refuse_hang_or_close_are_skipped_for_the_next() {
+    let (alive, mut server) = link();
+    let alive = Arc::try_unwrap(alive).ok().expect("one owner");
+    let connector = Arc::new(FailingConnector { alive, tried: Mutex::default(), silent: Mutex::default() });
+    let script = tokio::spawn(async move {
+        server.admit(json!([])).await;
+        server
+    });
+    let mut opts = options(None);
+    opts.servers = ["ws://dead", "ws://silent", "ws://closing", "ws://alive"].map(String::from).to_vec();
+    let started = tokio::time::Instant::now();
+    let (handle, _events) = join(opts, connector.clone(), Arc::new(Peers(Arc::default())), LocalMedia::default(), Arc::new(NoSink))
+        .await
+        .expect("the fourth server takes us");
+    assert_eq!(handle.endpoint(), "ws://alive");
+    assert_eq!(*connector.tried.lock().unwrap(), ["ws://dead", "ws://silent", "ws://closing", "ws://alive"]);
+    // Only the silent one cost time: one connect timeout.
+    assert_eq!(started.elapsed().as_secs(), 4);
+    let _server = script.await.unwrap();
+
+    // When none answers, the last one's error is given.
+    let connector = Arc::new(FailingConnector { alive: ScriptedConnector { link: Mutex::new(None) }, tried: Mutex::default(), silent: Mutex::default() });
+    let mut opts = options(None);
+    opts.servers = ["ws://silent", "ws://dead"].map(String::from).to_vec();
+    let err = join(opts, connector, Arc::new(Peers(Arc::default())), LocalMedia::default(), Arc::new(NoSink)).await.unwrap_err();
+    assert!(matches!(&err, JoinError::Unreachable { address, .. } if address == "ws://dead"), "{err}");
 }

@@ -10,12 +10,26 @@ export interface FirstRunProps {
   onDone(server: string, name: string): void;
 }
 
-/** A server address the app can use: wss:// (or ws:// for a local test server). */
+/**
+ * The school, as kept in the settings: its domain (host[:port], lowercased),
+ * taken from a domain, its https:// address or any class link pasted; or, for
+ * development, a signaling server's wss:// (or local ws://) address as given.
+ * Null when the text is none of these. The core checks it again at join.
+ */
+export function schoolFrom(input: string): string | null {
+  const s = input.trim();
+  if (/^wss?:\/\/[^\s/?#]+/i.test(s)) return s;
+  const host = /^(?:(?:https|estrade):\/\/)?([^\s/?#@]+)(?:[/?#].*)?$/i.exec(s)?.[1];
+  if (!host) return null;
+  if (!/^https:|^estrade:/i.test(s) && /[/?#]/.test(s)) return null;
+  const lower = host.toLowerCase();
+  return /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|\[[0-9a-f:]+\])(:\d{1,5})?$/.test(lower) ? lower : null;
+}
+
+/** Whether the school field can be used, or what is wrong with it. */
 export function checkServer(server: string): "errorEmptyServer" | "errorServerScheme" | null {
-  const s = server.trim();
-  if (!s) return "errorEmptyServer";
-  if (!/^wss?:\/\/[^\s/?#]+/i.test(s)) return "errorServerScheme";
-  return null;
+  if (!server.trim()) return "errorEmptyServer";
+  return schoolFrom(server) ? null : "errorServerScheme";
 }
 
 /**
@@ -32,7 +46,7 @@ export function validIdentity(server: HTMLInputElement, name: HTMLInputElement, 
 }
 
 export function firstRunScreen(props: FirstRunProps): HTMLElement {
-  const server = h("input", { type: "url", value: props.settings.server, placeholder: "wss://classe.exemple.fr/janus", autocomplete: "off", spellcheck: "false" });
+  const server = h("input", { type: "url", value: props.settings.server, placeholder: "ecole.exemple.fr", autocomplete: "off", spellcheck: "false" });
   const name = h("input", { type: "text", value: props.settings.name, autocomplete: "name", maxlength: 64 });
   const error = h("p", { class: "error", role: "alert", hidden: true });
   const form = h(
@@ -49,7 +63,7 @@ export function firstRunScreen(props: FirstRunProps): HTMLElement {
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     if (!validIdentity(server, name, error)) return;
-    props.onDone(server.value.trim(), name.value.trim());
+    props.onDone(schoolFrom(server.value) ?? server.value.trim(), name.value.trim());
   });
   return h("section", { class: "screen centered", id: "first-run" }, form);
 }

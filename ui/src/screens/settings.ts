@@ -3,7 +3,7 @@ import { commands, type AudioChoice, type DeviceInfo, type DeviceList, type Sett
 import { choiceOf, meterPercent, micTestVerdict, optionsKey, pickerOptions, rememberNames, SYSTEM_DEFAULT } from "../devices";
 import { field, h } from "../dom";
 import { pick, t, type Lang } from "../i18n";
-import { validIdentity } from "./firstRun";
+import { schoolFrom, validIdentity } from "./firstRun";
 import { languagePicker } from "./common";
 
 export interface SettingsProps {
@@ -161,7 +161,7 @@ export function settingsScreen(props: SettingsProps): SettingsScreen {
   const draft = (): Settings => ({
     ...props.settings,
     language: props.lang,
-    server: server.value.trim(),
+    server: schoolFrom(server.value) ?? server.value.trim(),
     name: name.value.trim(),
     audio: audio.value as AudioChoice,
     video: video.value as VideoChoice,

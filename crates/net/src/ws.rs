@@ -1,5 +1,5 @@
 //! The WebSocket link to Janus: `ws://` for a local server, `wss://` (TLS,
-//! always verified against the system's roots) for a real one.
+//! always verified, against the [`TlsTrust`] given) for a real one.
 
 use async_trait::async_trait;
 use estrade_core::link::{Connector, LinkEvent, SignalLink};
@@ -9,10 +9,22 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::Connector as TlsConnector;
+
+use crate::TlsTrust;
 
 /// Connects to Janus over WebSocket with the `janus-protocol` subprotocol.
 #[derive(Debug, Default, Clone)]
-pub struct WsConnector;
+pub struct WsConnector {
+    trust: TlsTrust,
+}
+
+impl WsConnector {
+    /// A connector that verifies `wss://` servers against `trust`.
+    pub fn new(trust: TlsTrust) -> Self {
+        Self { trust }
+    }
+}
 
 #[async_trait]
 impl Connector for WsConnector {
@@ -21,16 +33,12 @@ impl Connector for WsConnector {
         if !(address.starts_with("ws://") || address.starts_with("wss://")) {
             return Err(bad("it must start with ws:// or wss://".into()));
         }
-        if address.starts_with("wss://") {
-            // tungstenite builds its TLS config from the process-wide provider;
-            // install ring once (an error only means one is installed already).
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        let tls = address.starts_with("wss://").then(|| TlsConnector::Rustls(self.trust.client_config()));
         let mut request = address.into_client_request().map_err(|e| bad(e.to_string()))?;
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(estrade_proto::WS_SUBPROTOCOL));
-        let (stream, _response) = tokio_tungstenite::connect_async(request)
+        let (stream, _response) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, tls)
             .await
             .map_err(|e| JoinError::Unreachable { address: address.to_owned(), reason: e.to_string() })?;
         let (mut sink, mut source) = stream.split();
@@ -89,7 +97,7 @@ mod tests {
     #[tokio::test]
     async fn bad_addresses_are_refused_before_any_io() {
         for address in ["http://example", "classe.example.fr", ""] {
-            let err = WsConnector.connect(address).await.expect_err("not a ws address");
+            let err = WsConnector::default().connect(address).await.expect_err("not a ws address");
             assert!(matches!(err, JoinError::BadAddress { .. }), "{address}: {err}");
         }
     }
@@ -99,7 +107,7 @@ mod tests {
         // Bind then drop a listener to get a loopback port nobody listens on.
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
         let address = format!("ws://127.0.0.1:{port}/");
-        let err = WsConnector.connect(&address).await.expect_err("nothing listens");
+        let err = WsConnector::default().connect(&address).await.expect_err("nothing listens");
         assert!(matches!(&err, JoinError::Unreachable { address: a, .. } if *a == address), "{err}");
         assert!(err.to_string().contains(&address));
     }

@@ -1,0 +1,128 @@
+//! How long to wait before trying the classroom servers again, once every
+//! endpoint is down.
+//!
+//! Ten thousand clients that lost the same server at the same instant must not
+//! come back at the same instant: that is how a restarted server is knocked
+//! over again. So the wait is *full jitter* (AWS Architecture Blog,
+//! "Exponential Backoff And Jitter", 2015): uniform between zero and a ceiling
+//! that doubles with each failed round, up to a cap. Spread over the whole
+//! window, the arrivals are flat instead of a wave.
+//!
+//! A server that says when to come back (`retry_after_s` in the discovery
+//! document, an HTTP 503 `Retry-After`) is obeyed: nobody comes sooner, and
+//! the jitter is added on top of that floor, so the herd is spread after it
+//! too rather than bunched at its end.
+//!
+//! Pure: the random source is injected, so tests seed it.
+
+use std::time::Duration;
+
+use rand::Rng;
+
+/// The shape of the wait between rounds of attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The ceiling of the first wait.
+    pub base: Duration,
+    /// The ceiling never grows past this.
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    /// 1 s, doubling up to 60 s: a class is back within about a minute of its
+    /// server, and a server with 10 000 clients sees under 200 arrivals a
+    /// second once the window is fully open.
+    fn default() -> Self {
+        Self { base: Duration::from_secs(1), cap: Duration::from_secs(60) }
+    }
+}
+
+impl Backoff {
+    /// The ceiling of the wait after `round` failed rounds (0: the first
+    /// failure): `base * 2^round`, at most `cap`.
+    pub fn ceiling(&self, round: u32) -> Duration {
+        let factor = 1u32.checked_shl(round.min(31)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// The wait before the next round: at least `not_before` (what the server
+    /// asked for, or zero), plus a uniformly random part of [`Backoff::ceiling`].
+    pub fn delay(&self, round: u32, not_before: Duration, rng: &mut impl Rng) -> Duration {
+        let ceiling = self.ceiling(round);
+        let jitter = if ceiling.is_zero() {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(rng.gen_range(0..=ceiling.as_nanos().min(u128::from(u64::MAX)) as u64))
+        };
+        not_before.saturating_add(jitter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    #[test]
+    fn the_ceiling_doubles_then_stays_at_the_cap() {
+        let b = Backoff::default();
+        let secs: Vec<u64> = (0..10).map(|r| b.ceiling(r).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);
+        assert_eq!(b.ceiling(u32::MAX), b.cap, "no overflow however many rounds");
+    }
+
+    #[test]
+    fn waits_stay_within_the_window_and_honour_the_server() {
+        let b = Backoff::default();
+        let mut rng = StdRng::seed_from_u64(7);
+        for round in 0..12 {
+            for _ in 0..200 {
+                let d = b.delay(round, Duration::ZERO, &mut rng);
+                assert!(d <= b.ceiling(round), "round {round}: {d:?}");
+                let d = b.delay(round, Duration::from_secs(5), &mut rng);
+                assert!(d >= Duration::from_secs(5) && d <= Duration::from_secs(5) + b.ceiling(round), "{d:?}");
+            }
+        }
+    }
+
+    /// Full jitter spreads a herd flat over its window: with 10 000 clients,
+    /// every tenth of the window gets about a tenth of them, and the mean is
+    /// half the ceiling. A wait that bunched (no jitter, or "equal jitter"'s
+    /// floor at half the window) fails this.
+    #[test]
+    fn a_herd_is_spread_flat_over_the_window() {
+        let b = Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(30) };
+        let mut rng = StdRng::seed_from_u64(20_210_426);
+        let n = 10_000;
+        let round = 4; // a 16 s window
+        let window = b.ceiling(round).as_secs_f64();
+        let mut buckets = [0u32; 10];
+        let mut sum = 0.0;
+        for _ in 0..n {
+            let d = b.delay(round, Duration::ZERO, &mut rng).as_secs_f64();
+            sum += d;
+            buckets[((d / window * 10.0) as usize).min(9)] += 1;
+        }
+        let mean = sum / f64::from(n);
+        assert!((mean - window / 2.0).abs() < window * 0.02, "mean {mean:.2} s in a {window} s window");
+        for (i, &count) in buckets.iter().enumerate() {
+            // 1000 expected per bucket; 4 standard deviations is about ±120.
+            assert!((880..=1120).contains(&count), "bucket {i} has {count} of {n}: {buckets:?}");
+        }
+        // The busiest tenth of the window carries at most 1.12x the mean rate.
+        let peak = f64::from(*buckets.iter().max().expect("ten buckets")) / (f64::from(n) / 10.0);
+        assert!(peak < 1.12, "peak-to-mean {peak:.2}");
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_waits() {
+        let b = Backoff::default();
+        let run = |seed| {
+            let mut rng = StdRng::seed_from_u64(seed);
+            (0..8).map(|r| b.delay(r, Duration::ZERO, &mut rng)).collect::<Vec<_>>()
+        };
+        assert_eq!(run(1), run(1));
+        assert_ne!(run(1), run(2));
+    }
+}

@@ -1,0 +1,155 @@
+//! A class found through its school's discovery document, never through a
+//! server address: a real HTTPS host (the test's own CA) inside the test's
+//! namespace, real Janus instances as the endpoints, `estrade-cli` as the
+//! pupil. Bad documents and dead hosts each give a plain sentence, quickly.
+
+use std::time::{Duration, Instant};
+
+use estrade_tests::school::{OtherJanus, School};
+use estrade_tests::{cli_binary, scratch, LocalJanus, Outcome};
+use serde_json::Value;
+
+/// A discovery document listing `endpoints` as (url, priority), weight 1.
+fn document(endpoints: &[(&str, u32)], ttl_s: u64, max_stale_s: u64) -> String {
+    let signaling: Vec<Value> = endpoints.iter().map(|(url, priority)| serde_json::json!({"url": url, "priority": priority, "weight": 1})).collect();
+    serde_json::json!({"version": 1, "ttl_s": ttl_s, "max_stale_s": max_stale_s, "retry_after_s": 5, "signaling": signaling, "ice_servers": []}).to_string()
+}
+
+/// `estrade-cli join --server LINK` in the namespace, for a short class.
+fn join(janus: &LocalJanus, link: &str, name: &str, extra: &[&str]) -> Outcome {
+    let mut cmd = janus.command(&cli_binary());
+    cmd.args(["join", "--server", link, "--name", name, "--ice-addr", &janus.ice_addr, "--send-video", "none", "--duration", "1"]);
+    cmd.args(extra);
+    estrade_tests::Client::spawn_command(name, cmd).wait(Duration::from_secs(30))
+}
+
+fn endpoint_of(o: &Outcome) -> String {
+    let joined = o.event("joined").unwrap_or_else(|| panic!("{} did not join: {:?}\n{}", o.name, o.lines, o.stderr));
+    joined["endpoint"].as_str().expect("joined names its endpoint").to_owned()
+}
+
+fn assert_plain_failure(o: &Outcome, words: &str) {
+    assert_eq!(o.status.code(), Some(2), "{}: {:?}\n{}", o.name, o.lines, o.stderr);
+    let failed = o.event("join_failed").unwrap_or_else(|| panic!("{}: no join_failed in {:?}", o.name, o.lines));
+    let (fr, en) = (failed["message"]["fr"].as_str().unwrap_or_default(), failed["message"]["en"].as_str().unwrap_or_default());
+    assert!(!fr.is_empty() && !en.is_empty(), "{failed}");
+    assert!(en.contains(words), "{}: expected {words:?} in {en:?}", o.name);
+    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+}
+
+#[test]
+fn a_school_link_finds_its_class_and_skips_a_dead_server() {
+    let janus = LocalJanus::start();
+    let mut backup = OtherJanus::start(&janus, 8190);
+    let school = School::start(&janus, &document(&[(&janus.server, 10), (&backup.server, 20)], 300, 86400));
+    let ca = school.ca_cert.to_str().expect("utf-8 path").to_owned();
+
+    // The link names the school and the class; the document names the servers.
+    let o = join(&janus, &School::link(1234), "Lea", &["--ca-cert", &ca]);
+    assert_eq!(o.status.code(), Some(0), "{:?}\n{}", o.lines, o.stderr);
+    assert!(endpoint_of(&o).starts_with("ws://127.0.0.1:8188"), "priority 10 first: {:?}", o.event("joined"));
+    let discovery = o.event("discovery").expect("a discovery event");
+    assert_eq!(discovery["source"], "fetched");
+    assert_eq!(discovery["domain"], "ecole.test");
+    // The estrade:// form and a code with --room work too.
+    let o = join(&janus, "estrade://ecole.test/classe/1234", "Lea2", &["--ca-cert", &ca]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", o.lines);
+
+    // The first server dies: a pupil joining now is taken by the second, at once.
+    janus.stop_server();
+    let started = Instant::now();
+    let o = join(&janus, &School::link(1234), "Hugo", &["--ca-cert", &ca]);
+    assert_eq!(o.status.code(), Some(0), "{:?}\n{}", o.lines, o.stderr);
+    assert!(endpoint_of(&o).starts_with(&backup.server), "{:?}", o.event("joined"));
+    eprintln!("joined the backup in {} ms with the first server dead", started.elapsed().as_millis());
+
+    // Both dead: a plain sentence, and the last server named in the error.
+    backup.kill();
+    let o = join(&janus, &School::link(1234), "Ines", &["--ca-cert", &ca]);
+    assert_plain_failure(&o, "Cannot reach the classroom server");
+}
+
+#[test]
+fn the_kept_document_stands_in_while_the_school_host_is_down_then_expires() {
+    let janus = LocalJanus::start();
+    let school = School::start(&janus, &document(&[(&janus.server, 10)], 4, 8));
+    let ca = school.ca_cert.to_str().expect("utf-8 path").to_owned();
+    let config = scratch("discovery-config");
+    let config = config.to_str().expect("utf-8 path");
+    let with_cache = ["--ca-cert", ca.as_str(), "--config-dir", config];
+
+    let first = Instant::now();
+    let o = join(&janus, &School::link(1234), "Lea", &with_cache);
+    assert_eq!(o.event("discovery").expect("discovery")["source"], "fetched", "{:?}", o.lines);
+    let fetched = school.requests();
+    // Within its ttl the kept copy is used, and the host is not asked.
+    let o = join(&janus, &School::link(1234), "Lea", &with_cache);
+    assert_eq!(o.event("discovery").expect("discovery")["source"], "cached", "{:?}", o.lines);
+    assert_eq!(school.requests(), fetched, "a fresh copy is not fetched again");
+
+    // The host fails (503), the ttl has passed: the kept copy stands in, and the pupil is told.
+    school.answer("503 7");
+    let wait_until = |t: Duration| std::thread::sleep(t.saturating_sub(first.elapsed()));
+    wait_until(Duration::from_millis(4500));
+    let o = join(&janus, &School::link(1234), "Lea", &with_cache);
+    assert_eq!(o.status.code(), Some(0), "{:?}\n{}", o.lines, o.stderr);
+    let d = o.event("discovery").expect("discovery");
+    assert_eq!(d["source"], "stale", "{d}");
+    assert!(d["message"]["en"].as_str().is_some_and(|m| m.contains("last known list")), "{d}");
+    assert!(o.stderr.contains("dernière liste de serveurs connue"), "{}", o.stderr);
+
+    // Past max_stale_s, it is not used any more: a plain sentence with both reasons.
+    wait_until(Duration::from_millis(8500));
+    let o = join(&janus, &School::link(1234), "Lea", &with_cache);
+    assert_plain_failure(&o, "unavailable for a moment");
+    assert_plain_failure(&o, "too old to use");
+
+    // The host comes back with a document that no longer lists the server: it is not used.
+    school.answer("200");
+    school.publish(&document(&[("ws://127.0.0.1:8191", 10)], 300, 86400));
+    let o = join(&janus, &School::link(1234), "Lea", &with_cache);
+    assert_plain_failure(&o, "Cannot reach the classroom server ws://127.0.0.1:8191");
+}
+
+#[test]
+fn bad_documents_and_dead_hosts_give_a_plain_sentence() {
+    let janus = LocalJanus::start();
+    let school = School::start(&janus, "{ not json");
+    let ca = school.ca_cert.to_str().expect("utf-8 path").to_owned();
+    let trusted = ["--ca-cert", ca.as_str()];
+    let check = |label: &str, link: &str, extra: &[&str], words: &str, within: Duration| {
+        let started = Instant::now();
+        let o = join(&janus, link, label, extra);
+        assert_plain_failure(&o, words);
+        assert!(started.elapsed() < within, "{label} took {:?}", started.elapsed());
+        eprintln!("{label}: {} ms: {}", started.elapsed().as_millis(), o.event("join_failed").map(|f| f["message"]["en"].clone()).unwrap_or_default());
+    };
+    let quick = Duration::from_secs(5);
+    check("malformed", &School::link(1234), &trusted, "class configuration published by ecole.test is wrong", quick);
+    school.publish(r#"{"version": 1, "signaling": []}"#);
+    check("no-endpoint", &School::link(1234), &trusted, "is wrong", quick);
+    school.publish(r#"{"version": 1, "signaling": [{"url": "ws://192.0.2.1/janus"}]}"#);
+    check("cleartext-endpoint", &School::link(1234), &trusted, "is wrong", quick);
+    school.publish(&document(&[(&janus.server, 10)], 300, 86400));
+    school.answer("404");
+    check("not-found", &School::link(1234), &trusted, "does not offer Estrade classes", quick);
+    school.answer("503 7");
+    check("unavailable", &School::link(1234), &trusted, "unavailable for a moment", quick);
+    school.answer("500");
+    check("server-error", &School::link(1234), &trusted, "answered with an error (500)", quick);
+    school.answer("200");
+    // Signed by a CA we were not told to trust (and not the system's): refused.
+    check("unknown-ca", &School::link(1234), &[], "security certificate of ecole.test is not recognised", quick);
+    let other = school.other_ca_cert.to_str().expect("utf-8 path");
+    check("other-ca", &School::link(1234), &["--ca-cert", other], "not recognised", quick);
+    // A name that does not resolve, and a host that never answers.
+    check("no-such-host", "https://nulle-part.test/classe/1234", &trusted, "Cannot reach nulle-part.test", quick);
+    check("silent-host", &School::silent_link(1234), &trusted, "Cannot reach muette.test", Duration::from_secs(12));
+    // A link that is no link.
+    check("bad-link", "https://ecole.test/autre/1234", &trusted, "class link is not valid", quick);
+    check("plain-http", "http://ecole.test/classe/1234", &trusted, "class link is not valid", quick);
+    check("bad-ca-file", &School::link(1234), &["--ca-cert", "/nonexistent/ca.pem"], "cannot be read", quick);
+    // And after all that, the same link with the right trust works.
+    let o = join(&janus, &School::link(1234), "Lea", &trusted);
+    assert_eq!(o.status.code(), Some(0), "{:?}\n{}", o.lines, o.stderr);
+}
