@@ -56,7 +56,7 @@ impl School {
         std::fs::write(hosts_dir.join("hosts"), format!("127.0.0.1 localhost {DOMAIN} {SILENT_DOMAIN}\n")).expect("write hosts");
         std::fs::write(dir.join("doc.json"), document).expect("write doc");
         let server = janus
-            .command(Path::new("python3"))
+            .command(Path::new("/usr/bin/python3"))
             .arg(root().join("tests/discovery/serve.py"))
             .arg(&dir)
             .arg(dir.join("host.crt"))
@@ -65,7 +65,7 @@ impl School {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("python3 runs");
+            .expect("python3 runs (scripts/setup installs it)");
         let ready = Instant::now() + Duration::from_secs(10);
         while !dir.join("ready").exists() {
             assert!(Instant::now() < ready, "the school's HTTPS server did not start");
