@@ -1,9 +1,17 @@
 //! Echo cancellation, measured: the microphone hears near-end speech mixed with
 //! the far end's speech played by our speakers, 40 ms later and 6 dB down. The
-//! processed (sent) stream must have the echo reduced by at least 20 dB (ERLE)
-//! while the near-end speech stays intelligible (STOI >= 0.8 against the clean
-//! near end). Real French speech (espeak-ng), WebRTC's AEC3 (sonora), and the
-//! reference STOI (pystoi). The numbers are recorded in docs/audio.md.
+//! processed (sent) stream must have the echo reduced by at least 20 dB (ERLE),
+//! alone and once the pupil stops, while the near-end speech stays
+//! intelligible (STOI >= 0.8 against the clean near end), for two teachers'
+//! voices and two pupils'. Real French speech (espeak-ng), WebRTC's AEC3 (the
+//! `aec3` crate), and the reference STOI (pystoi). The numbers are recorded in
+//! docs/audio.md.
+//!
+//! The measurement is repeatable: same input, same numbers. The voices are
+//! espeak-ng variants without `breath` or `roughness` (those add random noise:
+//! the `f3` voice once gave a different WAV on a machine's first run, and STOI
+//! 0.789 instead of 0.823), and the processing itself is checked to be
+//! deterministic.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -80,42 +88,72 @@ fn run(settings: VoiceSettings, far: &[f32], near: &[f32]) -> Run {
     Run { mic, sent }
 }
 
+/// Echo reduction over the 4 s after the near end stops (the first 100 ms
+/// skipped): the suppressor's hold after double talk must not let the echo back in.
+fn erle_after_talk(run: &Run, end: usize) -> f64 {
+    let from = end + RATE / 10;
+    let to = (end + 4 * RATE).min(run.sent.len());
+    10.0 * (energy(&run.mic[from..to]) / energy(&run.sent[from..to]).max(1e-12)).log10()
+}
+
+const TEACHER_SAYS: &str = "Bonjour, je suis la maîtresse. Nous allons commencer la dictée. Prenez vos stylos. \
+     Le petit chat dort sur le canapé du salon, pendant que la pluie tombe doucement sur la ville.";
+const PUPIL_SAYS: &str = "Madame, je n'ai pas compris la dernière phrase. Pouvez-vous la répéter, s'il vous plaît ?";
+
 #[test]
 fn echo_is_cancelled_by_20_db_and_the_near_end_stays_intelligible() {
     let dir = scratch("echo");
-    let far_talk = speech_48k(
-        "Bonjour, je suis la maîtresse. Nous allons commencer la dictée. Prenez vos stylos. \
-         Le petit chat dort sur le canapé du salon, pendant que la pluie tombe doucement sur la ville.",
-        "fr+f3",
-        &dir,
-        "far",
-    );
-    let near_talk = speech_48k("Madame, je n'ai pas compris la dernière phrase. Pouvez-vous la répéter, s'il vous plaît ?", "fr", &dir, "near");
+    // Two teachers (a woman's voice, a man's) and two pupils (the default
+    // voice, and a higher one); none of these variants adds random noise.
+    let teachers = [("f4", speech_48k(TEACHER_SAYS, "fr+f4", &dir, "far-f4")), ("m3", speech_48k(TEACHER_SAYS, "fr+m3", &dir, "far-m3"))];
+    let pupils = [("fr", speech_48k(PUPIL_SAYS, "fr", &dir, "near-fr")), ("f4", speech_48k(PUPIL_SAYS, "fr+f4", &dir, "near-f4"))];
     // The far end talks all along; the pupil starts after 3 s (time for the canceller to converge).
     let lead = 3 * RATE;
-    let far: Vec<f32> = far_talk.iter().copied().cycle().take(lead + near_talk.len() + 4 * RATE).collect();
-    let mut near = vec![0.0f32; lead];
-    near.extend_from_slice(&near_talk);
+    let mut worst_stoi = f64::MAX;
+    let mut failures = Vec::new();
+    for (teacher, far_talk) in &teachers {
+        let far: Vec<f32> = far_talk.iter().copied().cycle().take(lead + 12 * RATE).collect();
 
-    // Echo only, past convergence: measure the echo reduction.
-    let echo_only = run(VoiceSettings::default(), &far, &[]);
-    let erle = erle_db(&echo_only.mic[lead..], &echo_only.sent[lead..]);
-    let aec_only = run(VoiceSettings { noise_suppression: false, auto_gain: false, ..VoiceSettings::default() }, &far, &[]);
-    let erle_aec_only = erle_db(&aec_only.mic[lead..], &aec_only.sent[lead..]);
-    eprintln!("ERLE: {erle:.1} dB with everything on (as sent), {erle_aec_only:.1} dB with echo cancellation alone");
+        // Echo only, past convergence: measure the echo reduction.
+        let echo_only = run(VoiceSettings::default(), &far, &[]);
+        let erle = erle_db(&echo_only.mic[lead..], &echo_only.sent[lead..]);
+        let aec_only = run(VoiceSettings { noise_suppression: false, auto_gain: false, ..VoiceSettings::default() }, &far, &[]);
+        let erle_aec_only = erle_db(&aec_only.mic[lead..], &aec_only.sent[lead..]);
+        eprintln!("teacher {teacher}: ERLE {erle:.1} dB with everything on (as sent), {erle_aec_only:.1} dB with echo cancellation alone");
+        if erle < 20.0 {
+            failures.push(format!("teacher {teacher}: echo reduced by only {erle:.1} dB"));
+        }
+        // Same input, same output: the measurement is repeatable.
+        assert_eq!(run(VoiceSettings::default(), &far, &[]).sent, echo_only.sent, "the voice processing is deterministic");
 
-    // Double talk: the near end must come through.
-    let talk = run(VoiceSettings::default(), &far, &near);
-    let span = lead..lead + near_talk.len();
-    let (clean, sent, unprocessed) = (dir.join("near.wav"), dir.join("sent.wav"), dir.join("mic.wav"));
-    write_wav(&clean, &near_talk);
-    write_wav(&sent, &talk.sent[span.clone()]);
-    write_wav(&unprocessed, &talk.mic[span]);
-    let result = compare_speech(&clean, &sent);
-    let before = compare_speech(&clean, &unprocessed);
-    eprintln!("near-end STOI: {:.3} as sent (with echo, unprocessed: {:.3})", result["stoi"], before["stoi"]);
-
-    assert!(erle >= 20.0, "echo reduced by only {erle:.1} dB");
-    let stoi = result["stoi"].as_f64().expect("a STOI");
-    assert!(stoi >= 0.8, "near-end speech STOI {stoi:.3} < 0.8: {result}");
+        for (pupil, near_talk) in &pupils {
+            // Double talk: the near end must come through.
+            let mut near = vec![0.0f32; lead];
+            near.extend_from_slice(near_talk);
+            let talk = run(VoiceSettings::default(), &far, &near);
+            let span = lead..lead + near_talk.len();
+            let name = format!("{teacher}-{pupil}");
+            let (clean, sent, unprocessed) = (dir.join(format!("near-{name}.wav")), dir.join(format!("sent-{name}.wav")), dir.join(format!("mic-{name}.wav")));
+            write_wav(&clean, near_talk);
+            write_wav(&sent, &talk.sent[span.clone()]);
+            write_wav(&unprocessed, &talk.mic[span.clone()]);
+            let result = compare_speech(&clean, &sent);
+            let before = compare_speech(&clean, &unprocessed);
+            let stoi = result["stoi"].as_f64().expect("a STOI");
+            let after = erle_after_talk(&talk, span.end);
+            eprintln!(
+                "teacher {teacher}, pupil {pupil}: near-end STOI {stoi:.3} as sent (with echo, unprocessed: {:.3}); echo after the pupil stops reduced by {after:.1} dB",
+                before["stoi"].as_f64().unwrap_or_default()
+            );
+            worst_stoi = worst_stoi.min(stoi);
+            if stoi < 0.8 {
+                failures.push(format!("teacher {teacher}, pupil {pupil}: near-end speech STOI {stoi:.3} < 0.8: {result}"));
+            }
+            if after < 20.0 {
+                failures.push(format!("teacher {teacher}, pupil {pupil}: echo after the pupil stops reduced by only {after:.1} dB"));
+            }
+        }
+    }
+    eprintln!("worst near-end STOI: {worst_stoi:.3}");
+    assert!(failures.is_empty(), "{failures:#?}");
 }
