@@ -153,3 +153,52 @@ fn bad_documents_and_dead_hosts_give_a_plain_sentence() {
     let o = join(&janus, &School::link(1234), "Lea", &trusted);
     assert_eq!(o.status.code(), Some(0), "{:?}\n{}", o.lines, o.stderr);
 }
+
+/// `estrade-cli diagnose LINK --json` in the namespace: its checks, in order.
+fn diagnose(janus: &LocalJanus, link: &str, extra: &[&str]) -> Outcome {
+    let mut cmd = janus.command(&cli_binary());
+    cmd.args(["diagnose", link, "--json"]);
+    cmd.args(extra);
+    estrade_tests::Client::spawn_command("diagnose", cmd).wait(Duration::from_secs(30))
+}
+
+fn steps(o: &Outcome) -> Vec<(String, String)> {
+    o.lines.iter().map(|c| (c["step"].as_str().unwrap_or("?").to_owned(), c["verdict"].as_str().unwrap_or("?").to_owned())).collect()
+}
+
+#[test]
+fn diagnose_walks_from_the_link_to_the_servers_and_says_where_it_breaks() {
+    let janus = LocalJanus::start();
+    let school = School::start(&janus, &document(&[(&janus.server, 10), ("ws://127.0.0.1:8199", 20)], 300, 86400));
+    let ca = school.ca_cert.to_str().expect("utf-8 path").to_owned();
+
+    let o = diagnose(&janus, &School::link(1234), &["--ca-cert", &ca]);
+    let got = steps(&o);
+    let want: Vec<(String, String)> = [("link", "ok"), ("name", "ok"), ("tls", "ok"), ("discovery", "ok"), ("signaling", "ok"), ("signaling", "warn")]
+        .iter()
+        .map(|(s, v)| ((*s).to_owned(), (*v).to_owned()))
+        .collect();
+    assert_eq!(got[..6], want[..], "{:#?}", o.lines);
+    assert_eq!(got[6].0, "devices", "{:#?}", o.lines);
+    assert!(o.lines[4]["message"]["en"].as_str().is_some_and(|m| m.contains("answers (Janus 1.1")), "{}", o.lines[4]);
+    assert!(o.lines[5]["message"]["fr"].as_str().is_some_and(|m| m.contains("ne répond pas")), "{}", o.lines[5]);
+    assert_eq!(o.status.code(), Some(0), "one server answering is enough: {:#?}", o.lines);
+
+    // Where it breaks, it stops, and says what to do.
+    let o = diagnose(&janus, &School::link(1234), &[]);
+    assert_eq!(steps(&o)[..3], [("link".into(), "ok".into()), ("name".into(), "ok".into()), ("tls".into(), "fail".into())], "{:#?}", o.lines);
+    assert!(o.lines[2]["message"]["en"].as_str().is_some_and(|m| m.contains("not recognised")), "{}", o.lines[2]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = diagnose(&janus, "https://nulle-part.test/classe/1", &[]);
+    assert_eq!(steps(&o)[..2], [("link".into(), "ok".into()), ("name".into(), "fail".into())], "{:#?}", o.lines);
+    let o = diagnose(&janus, &School::silent_link(1234), &["--ca-cert", &ca]);
+    assert_eq!(steps(&o)[2], ("tls".into(), "fail".into()), "{:#?}", o.lines);
+    school.publish("{}");
+    let o = diagnose(&janus, &School::link(1234), &["--ca-cert", &ca]);
+    assert_eq!(steps(&o)[3], ("discovery".into(), "fail".into()), "{:#?}", o.lines);
+    let o = diagnose(&janus, "not a link", &[]);
+    assert_eq!(steps(&o)[0], ("link".into(), "fail".into()));
+    // A direct server link: straight to the server.
+    let o = diagnose(&janus, &janus.server, &[]);
+    assert_eq!(steps(&o)[..2], [("link".into(), "ok".into()), ("signaling".into(), "ok".into())], "{:#?}", o.lines);
+}

@@ -21,6 +21,7 @@ use estrade_core::{ClassEvent, ClassInvite, ClassServer, InviteError, JoinOption
 use estrade_media::pattern::TestPattern;
 use estrade_media::{MediaSwitch, ToneSource, WavSource};
 use estrade_rtc::{RtcConfig, WebrtcPeers};
+use estrade_net::diagnose::{Check, Step, Verdict};
 use estrade_net::{ClassServers, DiscoveryClient, Source, TlsTrust, WsConnector};
 use rand::SeedableRng;
 
@@ -37,6 +38,24 @@ enum Command {
     Join(Box<JoinArgs>),
     /// List microphones, speakers, cameras and screens, as JSON.
     Devices,
+    /// Test the connection to a class, step by step, in plain sentences.
+    Diagnose(DiagnoseArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct DiagnoseArgs {
+    /// A class link, a school's domain, or a signaling server's address.
+    #[arg(value_name = "LINK")]
+    link: String,
+    /// One JSON object per check instead of sentences.
+    #[arg(long)]
+    json: bool,
+    /// The language of the sentences (default: French when LANG is French).
+    #[arg(long, value_parser = ["fr", "en"])]
+    lang: Option<String>,
+    /// Also trust the certificate authority in this PEM file (repeatable).
+    #[arg(long = "ca-cert", value_name = "PATH")]
+    ca_certs: Vec<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -217,6 +236,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Diagnose(args) => runtime.block_on(diagnose(args)),
         Command::Devices => {
             let (monitors, windows) = estrade_devices::list_shareable();
             record::print_json(&serde_json::json!({
@@ -227,6 +247,83 @@ fn main() -> ExitCode {
             }));
             ExitCode::SUCCESS
         }
+    }
+}
+
+/// `estrade-cli diagnose`: each check as it is done, then the devices.
+async fn diagnose(args: DiagnoseArgs) -> ExitCode {
+    let french = match args.lang.as_deref() {
+        Some(lang) => lang == "fr",
+        None => std::env::var("LANG").is_ok_and(|l| l.starts_with("fr")),
+    };
+    let show = |check: &Check| {
+        if args.json {
+            record::print_json(&serde_json::to_value(check).expect("plain data"));
+        } else {
+            let mark = match check.verdict {
+                Verdict::Ok => "ok  ",
+                Verdict::Warn => "warn",
+                Verdict::Fail => "FAIL",
+            };
+            println!("{mark} {}", if french { &check.message.fr } else { &check.message.en });
+        }
+    };
+    let trust = match trust(&args.ca_certs) {
+        Ok(trust) => trust,
+        Err(e) => {
+            show(&Check { step: Step::Tls, target: e.path.display().to_string(), verdict: Verdict::Fail, message: e.user_message(), elapsed_ms: 0 });
+            return ExitCode::from(EXIT_JOIN_FAILED);
+        }
+    };
+    let mut checks = estrade_net::diagnose::diagnose(&args.link, &trust, show).await;
+    let devices = tokio::task::spawn_blocking(device_check).await.unwrap_or_else(|_| device_check_failed());
+    show(&devices);
+    checks.push(devices);
+    // The class can be reached if nothing on the way failed (devices only warn).
+    if checks.iter().any(|c| c.verdict == Verdict::Fail) {
+        ExitCode::from(EXIT_JOIN_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// What the class will hear and see from this computer.
+fn device_check() -> Check {
+    let audio = estrade_devices::list_audio();
+    let cameras = estrade_devices::list_cameras();
+    let (inputs, outputs, cameras) = (audio.inputs.len(), audio.outputs.len(), cameras.len());
+    let message = match (inputs, outputs, cameras) {
+        (0, _, _) => UserMessage {
+            fr: "Aucun micro n'est détecté : la classe ne vous entendra pas. Branchez un micro ou un casque, puis relancez le test.".into(),
+            en: "No microphone is detected: the class will not hear you. Plug in a microphone or a headset, then run the test again.".into(),
+        },
+        (_, 0, _) => UserMessage {
+            fr: "Aucune sortie son n'est détectée : vous n'entendrez pas la classe. Branchez des écouteurs ou des haut-parleurs.".into(),
+            en: "No sound output is detected: you will not hear the class. Plug in headphones or speakers.".into(),
+        },
+        (_, _, 0) => UserMessage {
+            fr: format!("Micro ({inputs}) et sortie son ({outputs}) détectés ; pas de caméra : Estrade enverra la mire de test."),
+            en: format!("Microphone ({inputs}) and sound output ({outputs}) found; no camera: Estrade will send its test pattern."),
+        },
+        _ => UserMessage {
+            fr: format!("Micro ({inputs}), sortie son ({outputs}) et caméra ({cameras}) détectés."),
+            en: format!("Microphone ({inputs}), sound output ({outputs}) and camera ({cameras}) found."),
+        },
+    };
+    let verdict = if inputs > 0 && outputs > 0 && cameras > 0 { Verdict::Ok } else { Verdict::Warn };
+    Check { step: Step::Devices, target: String::new(), verdict, message, elapsed_ms: 0 }
+}
+
+fn device_check_failed() -> Check {
+    Check {
+        step: Step::Devices,
+        target: String::new(),
+        verdict: Verdict::Warn,
+        message: UserMessage {
+            fr: "Les appareils (micro, caméra) n'ont pas pu être listés. Vérifiez-les dans les réglages.".into(),
+            en: "The devices (microphone, camera) could not be listed. Check them in Settings.".into(),
+        },
+        elapsed_ms: 0,
     }
 }
 
