@@ -70,7 +70,7 @@ impl AppError {
 impl From<JoinError> for AppError {
     fn from(e: JoinError) -> Self {
         let code = match &e {
-            JoinError::Unreachable { .. } => ErrorCode::Unreachable,
+            JoinError::Unreachable { .. } | JoinError::NotListening { .. } => ErrorCode::Unreachable,
             JoinError::BadAddress { .. } => ErrorCode::BadAddress,
             JoinError::NoSuchClass { .. } => ErrorCode::NoSuchClass,
             JoinError::WrongPin { .. } => ErrorCode::WrongPin,

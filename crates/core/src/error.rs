@@ -23,6 +23,14 @@ pub enum JoinError {
         /// What the network said.
         reason: String,
     },
+    /// Nothing listens at the server's address (the connection was refused):
+    /// the server program is not running there, and any session it held is
+    /// gone with it. Retry later, or another server.
+    #[error("nothing answers at {address}: the connection was refused")]
+    NotListening {
+        /// The address that was tried.
+        address: String,
+    },
     /// The address is not a WebSocket address. Retrying will not help.
     #[error("invalid server address {address:?}: {reason}")]
     BadAddress {
@@ -76,7 +84,7 @@ impl JoinError {
     /// What to tell the person joining, in both languages.
     pub fn user_message(&self) -> UserMessage {
         let (fr, en) = match self {
-            JoinError::Unreachable { address, .. } => (
+            JoinError::Unreachable { address, .. } | JoinError::NotListening { address } => (
                 format!("Impossible de joindre le serveur de classe {address}. Vérifiez votre connexion à Internet et l'adresse du serveur, puis réessayez."),
                 format!("Cannot reach the classroom server {address}. Check your Internet connection and the server address, then try again."),
             ),

@@ -18,5 +18,5 @@ mod session;
 
 pub use error::{JoinError, ShareError, UserMessage};
 pub use invite::{ClassInvite, ClassServer, InviteError};
-pub use model::{ClassEvent, JoinOptions, MediaKind, Participant, ParticipantId, VideoFeed};
+pub use model::{ClassEvent, JoinOptions, MediaKind, Participant, ParticipantId, ReconnectLevel, VideoFeed};
 pub use session::{join, ClassHandle};

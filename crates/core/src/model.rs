@@ -47,6 +47,16 @@ pub enum VideoFeed {
     Screen,
 }
 
+/// How a broken connection is repaired, lightest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReconnectLevel {
+    /// The WebSocket dropped while Janus kept our session: a new WebSocket
+    /// claims it back, with every handle and peer connection as it was.
+    Claim,
+}
+
 /// How to join a class. Its `Debug` output never shows the PIN.
 #[derive(Clone)]
 pub struct JoinOptions {
@@ -133,7 +143,27 @@ pub enum ClassEvent {
         /// What.
         message: String,
     },
-    /// The connection to the server is gone.
+    /// The link to the server broke; Estrade is getting the class back by
+    /// itself. The class view stays; media may pause.
+    Reconnecting {
+        /// How: the lightest repair that can work.
+        level: ReconnectLevel,
+        /// 1 for the first try, then 2, 3…
+        attempt: u32,
+        /// The server being tried.
+        endpoint: String,
+    },
+    /// The class is back after a [`ClassEvent::Reconnecting`].
+    Reconnected {
+        /// How it came back.
+        level: ReconnectLevel,
+        /// From the break to being back.
+        #[serde(serialize_with = "as_millis", rename = "after_ms")]
+        after: Duration,
+        /// The server the class is on.
+        endpoint: String,
+    },
+    /// The connection to the server is gone, and retrying did not help (or cannot).
     ConnectionLost {
         /// Why.
         reason: String,

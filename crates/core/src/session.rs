@@ -22,7 +22,9 @@ use crate::link::{Connector, LinkEvent, SignalLink};
 use crate::peer::{
     LocalMedia, PeerEvent, PeerEventKind, PeerEvents, PeerFactory, PeerRole, Publisher, RemoteMediaSink, Renegotiation, Subscriber,
 };
-use crate::{ClassEvent, JoinError, JoinOptions, MediaKind, Participant, ParticipantId, ShareError, VideoFeed};
+use crate::backoff::Backoff;
+use crate::{ClassEvent, JoinError, JoinOptions, MediaKind, Participant, ParticipantId, ReconnectLevel, ShareError, VideoFeed};
+use rand::SeedableRng;
 
 /// How long leaving may wait for the server's goodbye before closing anyway.
 const LEAVE_GRACE: Duration = Duration::from_secs(2);
@@ -91,12 +93,27 @@ enum CallError {
     Closed(String),
 }
 
+/// How long a dropped WebSocket may take to be claimed back. Janus keeps the
+/// session that long only if its `reclaim_session_timeout` allows (the
+/// shipped production profile: 10 s); past it the session is gone anyway.
+const RECLAIM_WINDOW: Duration = Duration::from_secs(10);
+/// The wait between claim attempts: short, since the server is alive and the
+/// window is short, and jittered so a whole class cut at once is spread.
+const RECLAIM_BACKOFF: Backoff = Backoff { base: Duration::from_millis(250), cap: Duration::from_secs(2) };
+
 /// The link plus the session machine, pumped together.
 struct Conn {
     session: Session,
     link: SignalLink,
     /// Events that arrived while waiting for a specific reply.
     deferred: VecDeque<SessionEvent>,
+    /// Where the link goes, to open it again after a drop.
+    endpoint: String,
+    connector: Arc<dyn Connector>,
+    connect_timeout: Duration,
+    /// Once in class: where reconnection events go. Before that (during the
+    /// join), a dropped link fails the join instead.
+    reconnects: Option<mpsc::UnboundedSender<ClassEvent>>,
 }
 
 struct Reply {
@@ -110,9 +127,20 @@ impl Conn {
         Instant::now().into_std()
     }
 
-    /// The next event from the session machine. Cancel-safe: nothing is lost
-    /// if the future is dropped.
+    /// The next event from the session machine; once in class, a dropped
+    /// link is claimed back first. Cancel-safe: nothing is lost if the future
+    /// is dropped (a claim under way is simply tried again).
     async fn next_event(&mut self) -> Result<SessionEvent, String> {
+        loop {
+            match self.next_event_on_link().await {
+                Err(reason) if self.reconnects.is_some() => self.reclaim(reason).await?,
+                other => return other,
+            }
+        }
+    }
+
+    /// The next event, or why the link closed.
+    async fn next_event_on_link(&mut self) -> Result<SessionEvent, String> {
         loop {
             match self.session.poll_output() {
                 Output::Transmit(text) => {
@@ -141,25 +169,85 @@ impl Conn {
         }
     }
 
+    /// The WebSocket dropped (`reason`): opens a new one to the same server
+    /// and claims our session back, with every handle and peer connection,
+    /// for up to [`RECLAIM_WINDOW`]. `Err` when the server no longer has the
+    /// session, or cannot be reached in time.
+    async fn reclaim(&mut self, reason: String) -> Result<(), String> {
+        let Some(events) = self.reconnects.clone() else { return Err(reason) };
+        warn!(%reason, endpoint = %self.endpoint, "link to the server lost; claiming the session back");
+        self.session.link_lost();
+        let started = Instant::now();
+        let mut rng = rand::rngs::StdRng::from_entropy();
+        for attempt in 1u32.. {
+            let _ = events.send(ClassEvent::Reconnecting { level: ReconnectLevel::Claim, attempt, endpoint: self.endpoint.clone() });
+            let left = RECLAIM_WINDOW.saturating_sub(started.elapsed());
+            match tokio::time::timeout(self.connect_timeout.min(left), self.connector.connect(&self.endpoint)).await {
+                Ok(Ok(link)) => {
+                    self.link = link;
+                    let claim = self.session.claim(Self::now());
+                    match self.wait_on_link(claim).await {
+                        Ok(_) => {
+                            let after = started.elapsed();
+                            info!(attempt, after_ms = after.as_millis() as u64, "session claimed back");
+                            let _ = events.send(ClassEvent::Reconnected { level: ReconnectLevel::Claim, after, endpoint: self.endpoint.clone() });
+                            return Ok(());
+                        }
+                        Err(CallError::Request(e)) => {
+                            return Err(format!("{reason}; the server no longer has our session ({e})"));
+                        }
+                        Err(CallError::Closed(again)) => debug!(attempt, reason = %again, "claim attempt: link closed"),
+                    }
+                }
+                Ok(Err(JoinError::NotListening { address })) => {
+                    // The server program is gone, and our session with it.
+                    return Err(format!("{reason}; the server is gone (nothing listens at {address})"));
+                }
+                Ok(Err(e)) => debug!(attempt, error = %e, "claim attempt: cannot connect"),
+                Err(_) => debug!(attempt, "claim attempt: no answer"),
+            }
+            let wait = RECLAIM_BACKOFF.delay(attempt - 1, Duration::ZERO, &mut rng);
+            if started.elapsed() + wait >= RECLAIM_WINDOW {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+        }
+        Err(format!("{reason}; the session could not be claimed back within {} s", RECLAIM_WINDOW.as_secs()))
+    }
+
     /// Waits for the outcome of `request`, setting other events aside.
     async fn wait(&mut self, request: RequestId) -> Result<Reply, CallError> {
         loop {
             let event = self.next_event().await.map_err(CallError::Closed)?;
-            match event {
-                SessionEvent::Created { request: r, session_id } if r == request => {
-                    return Ok(Reply { data: Value::Null, jsep: None, id: Some(session_id) })
-                }
-                SessionEvent::Attached { request: r, handle } if r == request => {
-                    return Ok(Reply { data: Value::Null, jsep: None, id: Some(handle) })
-                }
-                SessionEvent::Replied { request: r, data, jsep, .. } if r == request => {
-                    return Ok(Reply { data, jsep, id: None })
-                }
-                SessionEvent::Done { request: r } if r == request => return Ok(Reply { data: Value::Null, jsep: None, id: None }),
-                SessionEvent::Failed { request: r, error } if r == request => return Err(CallError::Request(error)),
-                other => self.deferred.push_back(other),
+            if let Some(outcome) = self.outcome_of(request, event) {
+                return outcome;
             }
         }
+    }
+
+    /// Like [`Conn::wait`], on this link only (a drop is not claimed back).
+    async fn wait_on_link(&mut self, request: RequestId) -> Result<Reply, CallError> {
+        loop {
+            let event = self.next_event_on_link().await.map_err(CallError::Closed)?;
+            if let Some(outcome) = self.outcome_of(request, event) {
+                return outcome;
+            }
+        }
+    }
+
+    /// `event`, if it ends `request`; else it is set aside for later.
+    fn outcome_of(&mut self, request: RequestId, event: SessionEvent) -> Option<Result<Reply, CallError>> {
+        Some(match event {
+            SessionEvent::Created { request: r, session_id } if r == request => Ok(Reply { data: Value::Null, jsep: None, id: Some(session_id) }),
+            SessionEvent::Attached { request: r, handle } if r == request => Ok(Reply { data: Value::Null, jsep: None, id: Some(handle) }),
+            SessionEvent::Replied { request: r, data, jsep, .. } if r == request => Ok(Reply { data, jsep, id: None }),
+            SessionEvent::Done { request: r } if r == request => Ok(Reply { data: Value::Null, jsep: None, id: None }),
+            SessionEvent::Failed { request: r, error } if r == request => Err(CallError::Request(error)),
+            other => {
+                self.deferred.push_back(other);
+                return None;
+            }
+        })
     }
 
     async fn attach(&mut self) -> Result<u64, CallError> {
@@ -253,7 +341,7 @@ async fn renegotiate(conn: &mut Conn, handle: u64, publisher: &mut dyn Publisher
 /// refuses the connection, does not answer in time, or closes before the
 /// session exists is skipped (and logged) for the next. Only when none
 /// answers does the join fail, with the last server's error.
-async fn connect_first(options: &JoinOptions, connector: &dyn Connector) -> Result<(Conn, String), JoinError> {
+async fn connect_first(options: &JoinOptions, connector: &Arc<dyn Connector>) -> Result<(Conn, String), JoinError> {
     let mut last = JoinError::BadAddress { address: String::new(), reason: "no server to connect to".into() };
     for server in &options.servers {
         match connect_one(server, options.connect_timeout, connector).await {
@@ -268,11 +356,19 @@ async fn connect_first(options: &JoinOptions, connector: &dyn Connector) -> Resu
     Err(last)
 }
 
-async fn connect_one(server: &str, timeout: Duration, connector: &dyn Connector) -> Result<Conn, JoinError> {
+async fn connect_one(server: &str, timeout: Duration, connector: &Arc<dyn Connector>) -> Result<Conn, JoinError> {
     let unreachable = |reason: String| JoinError::Unreachable { address: server.to_owned(), reason };
     let attempt = async {
         let link = connector.connect(server).await?;
-        let mut conn = Conn { session: Session::new(SessionConfig::default()), link, deferred: VecDeque::new() };
+        let mut conn = Conn {
+            session: Session::new(SessionConfig::default()),
+            link,
+            deferred: VecDeque::new(),
+            endpoint: server.to_owned(),
+            connector: Arc::clone(connector),
+            connect_timeout: timeout,
+            reconnects: None,
+        };
         let create = conn.session.create(Conn::now());
         conn.wait(create).await.map_err(|e| match e {
             CallError::Closed(reason) => unreachable(reason),
@@ -309,7 +405,7 @@ pub async fn join(
     let room = options.room;
     let span = info_span!("class", room, name = %options.name);
     async move {
-        let (mut conn, endpoint) = connect_first(&options, connector.as_ref()).await?;
+        let (mut conn, endpoint) = connect_first(&options, &connector).await?;
         let handle = conn.attach().await.map_err(join_error)?;
         let join = Join::Publisher { room, display: options.name.clone(), pin: options.pin.clone() };
         let (event, _) = conn.videoroom(handle, VideoRoomRequest::Join(join), None).await.map_err(join_error)?;
@@ -330,6 +426,8 @@ pub async fn join(
         let me_participant = Participant { id: me, name: options.name.clone() };
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        // In class from now on: a dropped link is claimed back, not the end.
+        conn.reconnects = Some(events_tx.clone());
         let driver = Driver {
             conn,
             room,
@@ -712,6 +810,8 @@ impl Driver {
     }
 
     async fn leave(&mut self) {
+        // Leaving never reconnects: a link that drops now ends it.
+        self.conn.reconnects = None;
         // A goodbye is a courtesy: don't hold the user hostage to a slow server.
         let _ = tokio::time::timeout(LEAVE_GRACE, self.conn.videoroom(self.handle, VideoRoomRequest::Leave, None)).await;
         self.shutdown().await;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use estrade_core::link::{Connector, LinkEvent, SignalLink};
 use estrade_core::peer::{LocalMedia, PeerError, PeerEvents, PeerFactory, Publisher, RemoteMediaSink, Subscriber};
-use estrade_core::{join, ClassEvent, JoinError, JoinOptions, Participant, VideoFeed};
+use estrade_core::{join, ClassEvent, JoinError, JoinOptions, Participant, ReconnectLevel, VideoFeed};
 use estrade_media::VideoFrame;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -152,13 +152,24 @@ async fn a_screen_share_gets_its_own_subscription_and_leaves_the_camera_alone() 
 }
 
 struct ScriptedConnector {
-    link: Mutex<Option<SignalLink>>,
+    link: Mutex<Vec<SignalLink>>,
+    /// Once the links are used up: refused (nothing listens) rather than unreachable.
+    refuse_when_empty: bool,
 }
 
 #[async_trait]
 impl Connector for ScriptedConnector {
-    async fn connect(&self, _address: &str) -> Result<SignalLink, JoinError> {
-        Ok(self.link.lock().unwrap().take().expect("one connection per test"))
+    async fn connect(&self, address: &str) -> Result<SignalLink, JoinError> {
+        // Each scripted link serves one connection; then the server is gone.
+        let mut links = self.link.lock().unwrap();
+        if links.is_empty() {
+            return Err(if self.refuse_when_empty {
+                JoinError::NotListening { address: address.into() }
+            } else {
+                JoinError::Unreachable { address: address.into(), reason: "no route to host".into() }
+            });
+        }
+        Ok(links.remove(0))
     }
 }
 
@@ -179,7 +190,7 @@ impl Connector for FailingConnector {
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (in_tx, in_rx) = mpsc::unbounded_channel();
         match address {
-            "ws://dead" => Err(JoinError::Unreachable { address: address.into(), reason: "connection refused".into() }),
+            "ws://dead" => Err(JoinError::NotListening { address: address.into() }),
             "ws://silent" => {
                 self.silent.lock().unwrap().push((in_tx, out_rx));
                 Ok(SignalLink { outgoing: out_tx, incoming: in_rx })
@@ -193,11 +204,15 @@ impl Connector for FailingConnector {
     }
 }
 
-fn link() -> (Arc<ScriptedConnector>, Server) {
+fn link_pair() -> (SignalLink, Server) {
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (in_tx, in_rx) = mpsc::unbounded_channel();
-    let connector = ScriptedConnector { link: Mutex::new(Some(SignalLink { outgoing: out_tx, incoming: in_rx })) };
-    (Arc::new(connector), Server { from_client: out_rx, to_client: in_tx })
+    (SignalLink { outgoing: out_tx, incoming: in_rx }, Server { from_client: out_rx, to_client: in_tx })
+}
+
+fn link() -> (Arc<ScriptedConnector>, Server) {
+    let (link, server) = link_pair();
+    (Arc::new(ScriptedConnector { link: Mutex::new(vec![link]), refuse_when_empty: false }), server)
 }
 
 /// Peer connections that only record what they were asked to do.
@@ -386,10 +401,62 @@ async fn a_server_that_never_answers_times_out_and_a_closed_link_is_reported() {
         .await
         .expect("joined");
     let _server = script.await.expect("script ran");
-    assert_eq!(
-        next_event(&mut events).await,
-        ClassEvent::ConnectionLost { reason: "server closed the connection (1001: going away)".into() }
-    );
+    // The server is gone for good: claims are tried for 10 s, then the class is lost, with the reason.
+    let t = tokio::time::Instant::now();
+    let mut attempts = 0;
+    loop {
+        match next_event(&mut events).await {
+            ClassEvent::Reconnecting { level: ReconnectLevel::Claim, attempt, .. } => attempts = attempt,
+            ClassEvent::ConnectionLost { reason } => {
+                assert!(reason.starts_with("server closed the connection (1001: going away)"), "{reason}");
+                assert!(reason.contains("could not be claimed back within 10 s"), "{reason}");
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(attempts >= 4, "{attempts} attempts");
+    assert!(t.elapsed() <= Duration::from_secs(10), "{:?}", t.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_link_is_claimed_back_and_the_class_goes_on() {
+    let (first, mut server) = link_pair();
+    let (second, mut again) = link_pair();
+    let (third, mut refusing) = link_pair();
+    let connector = Arc::new(ScriptedConnector { link: Mutex::new(vec![first, second, third]), refuse_when_empty: false });
+    let peers = Arc::new(RecordingPeers::default());
+    let script = tokio::spawn(async move {
+        server.admit(json!([])).await;
+        server.to_client.send(LinkEvent::Closed { reason: "connection reset".into() }).unwrap();
+        // On the new link: the claim of session 1, granted.
+        let claim = again.expect("claim", None).await;
+        assert_eq!(claim["session_id"], 1);
+        again.send(json!({"janus": "success", "transaction": claim["transaction"], "session_id": 1}));
+        // The class goes on over the new link: Léa arrives and is subscribed to.
+        again.send(json!({"janus": "event", "sender": 10, "plugindata": {"data":
+            {"videoroom": "event", "room": 1234, "publishers": [{"id": 200, "display": "Léa"}]}}}));
+        again.subscription(20, 200).await;
+        // Dropped again; this time the server no longer has the session.
+        again.to_client.send(LinkEvent::Closed { reason: "connection reset".into() }).unwrap();
+        let claim = refusing.expect("claim", None).await;
+        refusing.send(json!({"janus": "error", "transaction": claim["transaction"], "error": {"code": 458, "reason": "No such session 1"}}));
+        (again, refusing)
+    });
+    let (class, mut events) = join(options(None), connector, Arc::new(Peers(Arc::clone(&peers))), LocalMedia::default(), Arc::new(NoSink))
+        .await
+        .expect("joined");
+    assert!(matches!(next_event(&mut events).await, ClassEvent::Reconnecting { level: ReconnectLevel::Claim, attempt: 1, .. }));
+    assert!(matches!(next_event(&mut events).await, ClassEvent::Reconnected { level: ReconnectLevel::Claim, .. }));
+    assert!(matches!(next_event(&mut events).await, ClassEvent::ParticipantJoined { participant } if participant.name == "Léa"));
+    assert_eq!(class.me().id.0, 100, "the same participant");
+    assert!(matches!(next_event(&mut events).await, ClassEvent::Reconnecting { level: ReconnectLevel::Claim, attempt: 1, .. }));
+    match next_event(&mut events).await {
+        ClassEvent::ConnectionLost { reason } => assert!(reason.contains("no longer has our session"), "{reason}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    let _servers = script.await.expect("script ran");
+    assert_eq!(peers.subscribed.lock().unwrap().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -414,9 +481,32 @@ async fn servers_that_refuse_hang_or_close_are_skipped_for_the_next() {
     let _server = script.await.unwrap();
 
     // When none answers, the last one's error is given.
-    let connector = Arc::new(FailingConnector { alive: ScriptedConnector { link: Mutex::new(None) }, tried: Mutex::default(), silent: Mutex::default() });
+    let connector = Arc::new(FailingConnector { alive: ScriptedConnector { link: Mutex::new(Vec::new()), refuse_when_empty: false }, tried: Mutex::default(), silent: Mutex::default() });
     let mut opts = options(None);
     opts.servers = ["ws://silent", "ws://dead"].map(String::from).to_vec();
     let err = join(opts, connector, Arc::new(Peers(Arc::default())), LocalMedia::default(), Arc::new(NoSink)).await.unwrap_err();
-    assert!(matches!(&err, JoinError::Unreachable { address, .. } if address == "ws://dead"), "{err}");
+    assert!(matches!(&err, JoinError::NotListening { address } if address == "ws://dead"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_is_gone_is_not_claimed_for_nothing() {
+    let (link, mut server) = link_pair();
+    let connector = Arc::new(ScriptedConnector { link: Mutex::new(vec![link]), refuse_when_empty: true });
+    let script = tokio::spawn(async move {
+        server.admit(json!([])).await;
+        server.to_client.send(LinkEvent::Closed { reason: "server closed the connection".into() }).unwrap();
+        server
+    });
+    let (_class, mut events) = join(options(None), connector, Arc::new(Peers(Arc::default())), LocalMedia::default(), Arc::new(NoSink))
+        .await
+        .expect("joined");
+    let _server = script.await.expect("script ran");
+    let t = tokio::time::Instant::now();
+    assert!(matches!(next_event(&mut events).await, ClassEvent::Reconnecting { attempt: 1, .. }));
+    match next_event(&mut events).await {
+        // Nothing listens any more: the server program and our session are gone.
+        ClassEvent::ConnectionLost { reason } => assert!(reason.contains("the server is gone"), "{reason}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(t.elapsed(), Duration::ZERO, "no waiting on a server that is gone");
 }

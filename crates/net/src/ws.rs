@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::Connector as TlsConnector;
 
 use crate::TlsTrust;
@@ -40,7 +40,12 @@ impl Connector for WsConnector {
             .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(estrade_proto::WS_SUBPROTOCOL));
         let (stream, _response) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, tls)
             .await
-            .map_err(|e| JoinError::Unreachable { address: address.to_owned(), reason: e.to_string() })?;
+            .map_err(|e| match &e {
+                tungstenite::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    JoinError::NotListening { address: address.to_owned() }
+                }
+                _ => JoinError::Unreachable { address: address.to_owned(), reason: e.to_string() },
+            })?;
         let (mut sink, mut source) = stream.split();
         let (out_tx, mut out_rx) = mpsc::unbounded_channel::<String>();
         let (in_tx, in_rx) = mpsc::unbounded_channel();
@@ -108,7 +113,7 @@ mod tests {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
         let address = format!("ws://127.0.0.1:{port}/");
         let err = WsConnector::default().connect(&address).await.expect_err("nothing listens");
-        assert!(matches!(&err, JoinError::Unreachable { address: a, .. } if *a == address), "{err}");
+        assert!(matches!(&err, JoinError::NotListening { address: a } if *a == address), "{err}");
         assert!(err.to_string().contains(&address));
     }
 }

@@ -71,6 +71,15 @@ pub enum Request {
         /// The session.
         session_id: u64,
     },
+    /// Take back a session whose transport went away (a dropped WebSocket),
+    /// with its handles and media, on a new connection. Janus allows it for
+    /// `reclaim_session_timeout` seconds after the drop.
+    Claim {
+        /// Echoed in the reply.
+        transaction: TransactionId,
+        /// The session.
+        session_id: u64,
+    },
     /// Detach a handle.
     Detach {
         /// Echoed in the reply.
@@ -97,6 +106,7 @@ impl Request {
             | Request::Attach { transaction, .. }
             | Request::Message { transaction, .. }
             | Request::Keepalive { transaction, .. }
+            | Request::Claim { transaction, .. }
             | Request::Detach { transaction, .. }
             | Request::Destroy { transaction, .. } => transaction,
         }

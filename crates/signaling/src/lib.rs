@@ -254,6 +254,22 @@ impl Session {
         self.send(now, Kind::Plain, |transaction| Request::Detach { transaction, session_id, handle_id: handle })
     }
 
+    /// The link to the server went away: keepalives wait (one sent into a
+    /// dead link would time out and end the session), and the ones pending
+    /// are forgotten. Requests pending keep their deadlines.
+    pub fn link_lost(&mut self) {
+        self.keepalive_at = None;
+        self.pending.retain(|_, p| p.kind != Kind::Keepalive);
+    }
+
+    /// Asks the server, on a new link, for our session back (Janus `claim`):
+    /// [`SessionEvent::Done`] when it is ours again (keepalives resume), or
+    /// [`SessionEvent::Failed`] when the server no longer has it.
+    pub fn claim(&mut self, now: Instant) -> RequestId {
+        let session_id = self.session_id.unwrap_or_default();
+        self.send(now, Kind::Plain, |transaction| Request::Claim { transaction, session_id })
+    }
+
     /// Destroys the session. Keepalives stop.
     pub fn destroy(&mut self, now: Instant) -> RequestId {
         let session_id = self.session_id.unwrap_or_default();

@@ -153,3 +153,40 @@ fn garbage_is_ignored_and_the_session_survives() {
     s.handle_input(Input::Receive(t0, &json!({"janus":"success","transaction":tx_of(&sent[0]),"data":{"id":8}}).to_string()));
     assert_eq!(drain(&mut s).1, vec![SessionEvent::Attached { request: req, handle: 8 }]);
 }
+
+#[test]
+fn a_lost_link_pauses_keepalives_and_a_claim_takes_the_session_back() {
+    let t0 = Instant::now();
+    let mut s = created(t0);
+    // A keepalive goes out after 25 s idle, then the link drops before its ack.
+    s.handle_input(Input::Timeout(t0 + Duration::from_secs(25)));
+    let (sent, _, _) = drain(&mut s);
+    assert!(sent[0].contains("keepalive"));
+    s.link_lost();
+    let (_, _, deadline) = drain(&mut s);
+    assert_eq!(deadline, None, "nothing is due while the link is down: no keepalive, no lost session");
+    s.handle_input(Input::Timeout(t0 + Duration::from_secs(60)));
+    let (sent, events, _) = drain(&mut s);
+    assert!(sent.is_empty() && events.is_empty(), "{sent:?} {events:?}");
+
+    // On the new link: claim, the server agrees, keepalives resume.
+    let t1 = t0 + Duration::from_secs(61);
+    let claim = s.claim(t1);
+    let (sent, _, deadline) = drain(&mut s);
+    let v: Value = serde_json::from_str(&sent[0]).expect("JSON");
+    assert_eq!((v["janus"].as_str(), v["session_id"].as_u64()), (Some("claim"), Some(42)));
+    assert_eq!(deadline, Some(t1 + Duration::from_secs(10)));
+    let reply = json!({"janus":"success","transaction":tx_of(&sent[0]),"session_id":42}).to_string();
+    s.handle_input(Input::Receive(t1, &reply));
+    let (_, events, deadline) = drain(&mut s);
+    assert_eq!(events, vec![SessionEvent::Done { request: claim }]);
+    assert_eq!(deadline, Some(t1 + Duration::from_secs(25)), "keepalives resume");
+
+    // A server that no longer has the session says so.
+    let claim = s.claim(t1);
+    let (sent, _, _) = drain(&mut s);
+    let reply = json!({"janus":"error","transaction":tx_of(&sent[0]),"error":{"code":458,"reason":"No such session 42"}}).to_string();
+    s.handle_input(Input::Receive(t1, &reply));
+    let (_, events, _) = drain(&mut s);
+    assert!(matches!(&events[..], [SessionEvent::Failed { request, error: RequestError::Janus { code: 458, .. } }] if *request == claim), "{events:?}");
+}

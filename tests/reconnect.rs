@@ -1,0 +1,105 @@
+//! Never stranded: the class comes back by itself. Real Janus in the test's
+//! namespace, real `estrade-cli` clients, real network faults.
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use estrade_tests::{read_frames, root, scratch, LocalJanus};
+
+/// The test profile, with Janus keeping a session 10 s after its WebSocket
+/// goes (as the production profile does), so that it can be claimed back.
+fn janus_that_keeps_sessions() -> LocalJanus {
+    let config = scratch("janus-reclaim");
+    for entry in std::fs::read_dir(root().join("deploy/janus/test")).expect("test profile") {
+        let entry = entry.expect("entry");
+        let text = std::fs::read_to_string(entry.path()).expect("read config");
+        std::fs::write(config.join(entry.file_name()), text.replace("reclaim_session_timeout = 0", "reclaim_session_timeout = 10")).expect("write");
+    }
+    LocalJanus::start_with(&config)
+}
+
+/// A TCP relay in the namespace that can cut every connection through it.
+struct Relay(Child);
+
+impl Relay {
+    fn start(janus: &LocalJanus, port: u16, upstream: u16) -> Self {
+        let ready = scratch("relay").join("ready");
+        let child = janus
+            .command(Path::new("/usr/bin/python3"))
+            .arg(root().join("tests/netsim/relay.py"))
+            .args([port.to_string(), upstream.to_string()])
+            .arg(&ready)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        let until = Instant::now() + Duration::from_secs(10);
+        while !ready.exists() {
+            assert!(Instant::now() < until, "the relay did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Relay(child)
+    }
+
+    /// Cuts every connection through the relay now.
+    fn cut(&self) {
+        let status = std::process::Command::new("kill").args(["-USR1", &self.0.id().to_string()]).status().expect("kill runs");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The longest wait between two pictures, in ms, and how many pictures.
+fn longest_gap(csv: &Path) -> (u64, usize) {
+    let frames = read_frames(csv);
+    let gap = frames.windows(2).map(|w| w[1].t_ms.saturating_sub(w[0].t_ms)).max().unwrap_or(u64::MAX);
+    (gap, frames.len())
+}
+
+#[test]
+fn a_cut_websocket_is_claimed_back_with_the_same_id_and_media_uninterrupted() {
+    let janus = janus_that_keeps_sessions();
+    let relay = Relay::start(&janus, 8191, 8188);
+    let (lea_dir, hugo_dir) = (scratch("claim-lea"), scratch("claim-hugo"));
+    let hugo = janus.join("Hugo", 1234, &["--send-audio", "tone:550", "--duration", "14", "--record", hugo_dir.to_str().expect("utf-8")]);
+    std::thread::sleep(Duration::from_millis(500));
+    // Léa's WebSocket goes through the relay; her media goes straight to Janus.
+    let lea = janus.join_via("ws://127.0.0.1:8191", "Lea", 1234, &["--send-audio", "tone:440", "--duration", "10", "--record", lea_dir.to_str().expect("utf-8")]);
+    std::thread::sleep(Duration::from_secs(4));
+    let cut_at_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    relay.cut();
+    let lea = lea.wait(Duration::from_secs(40));
+    let hugo = hugo.wait(Duration::from_secs(40));
+
+    assert_eq!(lea.status.code(), Some(0), "Léa's class carried on: {:#?}\n{}", lea.lines, lea.stderr);
+    let reconnecting = lea.event("reconnecting").unwrap_or_else(|| panic!("no reconnecting event: {:#?}", lea.lines));
+    assert_eq!(reconnecting["level"], "claim", "{reconnecting}");
+    let reconnected = lea.event("reconnected").unwrap_or_else(|| panic!("no reconnected event: {:#?}\n{}", lea.lines, lea.stderr));
+    assert_eq!(reconnected["level"], "claim");
+    let after = reconnected["after_ms"].as_u64().expect("after_ms");
+    eprintln!("claimed back {after} ms after the cut ({} ms after the cut was made)", reconnected["t_ms"].as_u64().unwrap_or(0).saturating_sub(cut_at_ms));
+    assert!(after < 2000, "claimed back after {after} ms");
+    assert!(lea.event("connection_lost").is_none());
+    assert_eq!(lea.lines.iter().filter(|l| l["event"] == "joined").count(), 1, "no rejoin");
+
+    // For Hugo, Léa never left: the same participant, one arrival, one departure at the end.
+    assert_eq!(hugo.events_about("participant_joined", "Lea").len(), 1, "{:#?}", hugo.lines);
+    let left = hugo.events_about("participant_left", "Lea");
+    assert_eq!(left.len(), 1, "Léa left once, at the end: {:#?}", hugo.lines);
+    assert!(left[0]["t_ms"].as_u64().unwrap_or(0) >= lea.left_at().saturating_sub(500), "she left at the end, not at the cut");
+
+    // Media never stopped, either way.
+    let (gap, frames) = longest_gap(&lea_dir.join("Hugo.frames.csv"));
+    eprintln!("Léa received {frames} pictures from Hugo, longest gap {gap} ms");
+    assert!(gap < 500 && frames > 100, "Léa's pictures from Hugo: {frames}, longest gap {gap} ms");
+    let (gap, frames) = longest_gap(&hugo_dir.join("Lea.frames.csv"));
+    eprintln!("Hugo received {frames} pictures from Léa, longest gap {gap} ms");
+    assert!(gap < 500 && frames > 100, "Hugo's pictures from Léa: {frames}, longest gap {gap} ms");
+    assert!((hugo.totals("Lea")["tone_hz"].as_f64().unwrap_or(0.0) - 440.0).abs() < 1.0, "{}", hugo.totals("Lea"));
+}
