@@ -324,6 +324,11 @@ pub enum ClassUpdate {
     SharingEnded { message: Message },
     /// Media with one participant (None: our own) failed; the class goes on.
     MediaFailed { participant: Option<ParticipantInfo>, message: Message },
+    /// The link to the server broke and the class is being brought back by
+    /// itself: the view stays, with a banner.
+    Reconnecting { attempt: u32 },
+    /// The class is back after `Reconnecting`.
+    Reconnected,
     /// The connection to the server is gone; the class view says so.
     ConnectionLost { message: Message },
     /// A device failed, went away, or came back; the class goes on.
@@ -363,6 +368,8 @@ impl ClassUpdate {
                     ),
                 },
             },
+            ClassEvent::Reconnecting { attempt, .. } => Self::Reconnecting { attempt: *attempt },
+            ClassEvent::Reconnected { .. } => Self::Reconnected,
             ClassEvent::ConnectionLost { .. } => Self::ConnectionLost {
                 message: Message::new(
                     "La connexion au serveur de classe est perdue. Vérifiez votre connexion à Internet, puis rejoignez la classe à nouveau.",

@@ -202,6 +202,15 @@ export type ClassUpdate = { kind: "participant_joined"; participant: Participant
  */
 { kind: "media_failed"; participant: ParticipantInfo | null; message: Message } | 
 /**
+ * The link to the server broke and the class is being brought back by
+ * itself: the view stays, with a banner.
+ */
+{ kind: "reconnecting"; attempt: number } | 
+/**
+ * The class is back after `Reconnecting`.
+ */
+{ kind: "reconnected" } | 
+/**
  * The connection to the server is gone; the class view says so.
  */
 { kind: "connection_lost"; message: Message } | 

@@ -2,7 +2,7 @@
 
 import type { ClassUpdate, Joined, Message, ParticipantInfo } from "./bindings";
 
-export type Status = "connecting" | "connected" | "publishing" | "lost" | "left";
+export type Status = "connecting" | "connected" | "publishing" | "reconnecting" | "lost" | "left";
 
 export interface Member {
   id: string;
@@ -28,6 +28,8 @@ export interface ClassState {
   sharing: string[];
   /** We are sharing our own screen (set when the share command succeeds). */
   screenShare: boolean;
+  /** While reconnecting: the status to go back to once the class is back. */
+  resumeStatus?: Status | null;
 }
 
 /** The tile a participant's screen share shows in (their camera's tile is their id). */
@@ -62,7 +64,15 @@ export function applyUpdate(state: ClassState, update: ClassUpdate): ClassState 
       return { ...left, members: state.members.filter((m) => m.id !== id), pinned: left.pinned === id ? null : left.pinned };
     }
     case "publishing":
-      return state.status === "lost" ? state : { ...state, status: "publishing" };
+      if (state.status === "lost") return state;
+      if (state.status === "reconnecting") return { ...state, resumeStatus: "publishing" };
+      return { ...state, status: "publishing" };
+    case "reconnecting":
+      // The class view stays as it is (tiles keep their last picture) under a banner.
+      if (state.status === "lost" || state.status === "left") return state;
+      return state.status === "reconnecting" ? state : { ...state, status: "reconnecting", resumeStatus: state.status };
+    case "reconnected":
+      return state.status === "reconnecting" ? { ...state, status: state.resumeStatus ?? "publishing", resumeStatus: null } : state;
     case "media_flowing":
       // A share's picture shows in its own tile once painted: nothing to keep.
       if (update.media === "screen") return state;

@@ -41,6 +41,24 @@ describe("class state", () => {
     expect(s.problem).toEqual(message);
   });
 
+  it("keeps the class under a banner while reconnecting, then goes back to where it was", () => {
+    let s = applyUpdate(joinedState(joined), { kind: "participant_joined", participant: { id: "21", name: "Léa" } });
+    s = applyUpdate(s, { kind: "publishing" });
+    s = applyUpdate(s, { kind: "reconnecting", attempt: 1 });
+    expect(s.status).toBe("reconnecting");
+    expect(s.members.map((m) => m.name)).toEqual(["Léa"]);
+    s = applyUpdate(s, { kind: "reconnecting", attempt: 2 });
+    s = applyUpdate(s, { kind: "reconnected" });
+    expect(s.status).toBe("publishing");
+    // Not yet publishing when the link broke: back to that, and publishing arrives later.
+    s = applyUpdate(joinedState(joined), { kind: "reconnecting", attempt: 1 });
+    s = applyUpdate(s, { kind: "reconnected" });
+    expect(s.status).toBe("connected");
+    // Given up: lost stays lost.
+    s = applyUpdate(applyUpdate(s, { kind: "reconnecting", attempt: 1 }), { kind: "connection_lost", message: { fr: "perdue", en: "lost" } });
+    expect(applyUpdate(s, { kind: "reconnected" }).status).toBe("lost");
+  });
+
   it("a listener with nothing to send is in class at once", () => {
     expect(joinedState({ ...joined, microphone: false, camera: false }).status).toBe("publishing");
   });

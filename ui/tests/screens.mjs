@@ -323,6 +323,19 @@ const screens = [
     },
   },
   {
+    name: "class-reconnecting",
+    startup: (lang) => ({ settings: settings(lang), firstRun: false, systemLanguage: lang, notice: null, autoJoin: { invite: "1234", name: "Camille Martin", pin: null, rememberPin: false } }),
+    selector: "#class",
+    act: async (page) => {
+      await page.evaluate(() => {
+        window.__mock.emit({ kind: "participant_joined", participant: { id: "21", name: "Léa" } });
+        window.__mock.emit({ kind: "reconnecting", attempt: 2 });
+      });
+      await page.waitForSelector(".banner.reconnecting");
+      if (await page.$("#rejoin:not([hidden])")) throw new Error("reconnecting offers to join again: it should not, the class comes back by itself");
+    },
+  },
+  {
     name: "share-picker",
     startup: inClass,
     shareTargets,

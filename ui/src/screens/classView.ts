@@ -166,7 +166,14 @@ export class ClassView {
 
   update(state: ClassState, spotlightId: string): void {
     this.title.textContent = t("classTitle", { room: state.room });
-    const statusKey = { connecting: "statusConnecting", connected: "statusConnected", publishing: "statusPublishing", lost: "statusLost", left: "statusLost" } as const;
+    const statusKey = {
+      connecting: "statusConnecting",
+      connected: "statusConnected",
+      publishing: "statusPublishing",
+      reconnecting: "statusReconnecting",
+      lost: "statusLost",
+      left: "statusLost",
+    } as const;
     this.banner.textContent = t(statusKey[state.status]);
     this.banner.className = `banner ${state.status}`;
     this.problem.hidden = !state.problem;
