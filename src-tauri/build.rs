@@ -9,6 +9,7 @@ fn main() {
         "save_settings",
         "devices",
         "test_microphone",
+        "test_connection",
         "join",
         "leave",
         "set_microphone",

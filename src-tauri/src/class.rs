@@ -14,7 +14,7 @@ use estrade_media::pattern::TestPattern;
 use estrade_devices::{Camera, Microphone, MicrophoneLevel, Speaker};
 use estrade_media::voice::SharedVoiceProcessor;
 use estrade_media::{MediaSwitch, SwitchedAudio, SwitchedVideo, ToneSource, VideoFrame};
-use estrade_net::{DiscoveryClient, Source};
+use estrade_net::{DiscoveryClient, Source, TlsTrust};
 use rand::SeedableRng;
 use estrade_secrets::{CredentialStore, SecretError, SecretKey, Sensitive};
 use tokio::sync::mpsc;
@@ -176,6 +176,8 @@ pub fn pin_not_saved(e: &SecretError) -> Message {
 /// Everything a join needs from the outside.
 pub struct JoinContext {
     pub connector: Arc<dyn Connector>,
+    /// The certificate authorities trusted (the system's, plus `--ca-cert`).
+    pub trust: TlsTrust,
     /// Finds a school's servers (its discovery document, kept in the config folder).
     pub discovery: DiscoveryClient,
     pub peers: Arc<dyn PeerFactory>,
@@ -200,6 +202,17 @@ pub struct JoinOutcome {
 
 /// Where device notices go: the class view shows them.
 pub type Notices = Arc<dyn Fn(Message) + Send + Sync>;
+
+/// What "Test my connection" looks at: the class `invite` names (a bare code
+/// at the school of the settings), or the school itself when nothing is typed.
+pub fn connection_test_target(invite: &str, school: &str) -> String {
+    let school = Some(school).filter(|s| !s.trim().is_empty());
+    match ClassInvite::parse(invite, school) {
+        Ok(found) => found.link(),
+        Err(_) if invite.trim().is_empty() => school.unwrap_or_default().trim().to_owned(),
+        Err(_) => invite.trim().to_owned(),
+    }
+}
 
 /// Opens the devices the settings name, off the async runtime (sound servers
 /// answer over sockets). A device that will not open is told, not fatal.
@@ -358,6 +371,14 @@ mod tests {
         store.set(&key, &Sensitive("1111".into())).unwrap();
         assert_eq!(resolve_pin(None, &store, &key).await, (Some(Sensitive("1111".into())), PinSource::Keychain));
         assert_eq!(resolve_pin(Some(" 2468 "), &store, &key).await, (Some(Sensitive("2468".into())), PinSource::Typed));
+    }
+
+    #[test]
+    fn the_connection_test_looks_at_the_class_or_else_the_school() {
+        assert_eq!(connection_test_target("1234", "ecole.test"), "https://ecole.test/classe/1234");
+        assert_eq!(connection_test_target(" ", "ecole.test"), "ecole.test");
+        assert_eq!(connection_test_target("https://autre.test/classe/7", "ecole.test"), "https://autre.test/classe/7");
+        assert_eq!(connection_test_target("n'importe quoi", "ecole.test"), "n'importe quoi", "the test says what is wrong with it");
     }
 
     #[test]

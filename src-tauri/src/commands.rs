@@ -13,7 +13,7 @@ use estrade_media::MediaSwitch;
 
 use crate::class::{self, ActiveClass};
 use crate::dto::{
-    AppError, ClassChanged, ClassUpdate, DeviceList, ErrorCode, JoinRequest, Joined, Settings, ShareTargets, SpeakerLevel, Startup, VideoTile,
+    AppError, ClassChanged, ClassUpdate, ConnectionCheck, DeviceList, ErrorCode, JoinRequest, Joined, Settings, ShareTargets, SpeakerLevel, Startup, VideoTile,
 };
 use crate::video::PacketSink;
 use crate::AppState;
@@ -80,6 +80,22 @@ pub async fn test_microphone(device: Option<String>, levels: Channel<f32>) -> Re
     tauri::async_runtime::spawn_blocking(move || crate::devices::test_microphone(device.as_deref(), |level| levels.send(level).is_ok()))
         .await
         .map_err(|e| AppError::new(ErrorCode::Device, format!("Le test du micro a échoué : {e}"), format!("The microphone test failed: {e}")))?
+}
+
+/// "Test my connection": the way from `invite` (a class link or code; empty:
+/// the school of the settings) to its servers, step by step, then the
+/// devices. Each result is one sentence saying what to try next.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_connection(state: State<'_, AppState>, invite: String) -> Result<Vec<ConnectionCheck>, AppError> {
+    let link = class::connection_test_target(&invite, &state.settings().server);
+    let mut checks = estrade_net::diagnose::diagnose(&link, &state.ctx.trust, |_| {}).await;
+    let devices = tauri::async_runtime::spawn_blocking(|| {
+        let audio = estrade_devices::list_audio();
+        estrade_net::diagnose::device_check(audio.inputs.len(), audio.outputs.len(), estrade_devices::list_cameras().len())
+    });
+    checks.push(devices.await.unwrap_or_else(|_| estrade_net::diagnose::devices_unlisted()));
+    Ok(checks.iter().map(Into::into).collect())
 }
 
 /// Joins a class. Class changes then arrive as `ClassChanged` events, and

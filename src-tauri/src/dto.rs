@@ -382,6 +382,58 @@ impl ClassUpdate {
     }
 }
 
+/// What a connection test looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStep {
+    Link,
+    Name,
+    Tls,
+    Discovery,
+    Signaling,
+    Devices,
+}
+
+/// How one check of a connection test went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckVerdict {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One result of "Test my connection", in the order checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ConnectionCheck {
+    pub step: CheckStep,
+    pub verdict: CheckVerdict,
+    /// The host or server checked (empty for the link and the devices).
+    pub target: String,
+    /// One sentence, with what to try next when it failed.
+    pub message: Message,
+}
+
+impl From<&estrade_net::diagnose::Check> for ConnectionCheck {
+    fn from(c: &estrade_net::diagnose::Check) -> Self {
+        use estrade_net::diagnose::{Step, Verdict};
+        let step = match c.step {
+            Step::Link => CheckStep::Link,
+            Step::Name => CheckStep::Name,
+            Step::Tls => CheckStep::Tls,
+            Step::Discovery => CheckStep::Discovery,
+            Step::Signaling => CheckStep::Signaling,
+            Step::Devices => CheckStep::Devices,
+        };
+        let verdict = match c.verdict {
+            Verdict::Ok => CheckVerdict::Ok,
+            Verdict::Warn => CheckVerdict::Warn,
+            Verdict::Fail => CheckVerdict::Fail,
+        };
+        Self { step, verdict, target: c.target.clone(), message: c.message.clone().into() }
+    }
+}
+
 /// The size at which the UI shows a participant's picture. Only listed
 /// participants get frames, scaled to fit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]

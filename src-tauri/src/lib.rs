@@ -120,6 +120,7 @@ pub fn ipc() -> tauri_specta::Builder<tauri::Wry> {
             commands::save_settings,
             commands::devices,
             commands::test_microphone,
+            commands::test_connection,
             commands::join,
             commands::leave,
             commands::set_microphone,
@@ -196,6 +197,7 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
         auto_join_pin: std::env::var("ESTRADE_PIN").ok().filter(|p| !p.is_empty()).map(Sensitive),
         ctx: JoinContext {
             connector: Arc::new(WsConnector::new(trust.clone())),
+            trust: trust.clone(),
             discovery: DiscoveryClient::new(&trust, Some(config_dir.clone())),
             peers: Arc::new(WebrtcPeers::new(RtcConfig::default())),
             secrets: Arc::new(KeyringStore::new(KEYCHAIN_SERVICE)),

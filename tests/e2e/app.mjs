@@ -162,6 +162,14 @@ async function e2e() {
   const unreachable = await tryJoin("ws://127.0.0.1:9/?class=1234");
   results.unreachable = unreachable.error;
   check(/joindre|reach/i.test(unreachable.error ?? ""), `unreachable server: ${JSON.stringify(unreachable)}`);
+  // "Test my connection", offered after the failure, says where it breaks: the server does not answer.
+  await click("#test-connection");
+  results.connectionTest = await waitFor(
+    `const l = [...document.querySelectorAll('#connection-checks .check')]; return l.some(c => c.dataset.step === 'signaling') ? l.map(c => c.className + ': ' + c.innerText.trim()) : null;`,
+    "the connection test's results",
+    15000,
+  );
+  check(results.connectionTest.some((l) => l.includes("fail") && /ne répond pas|not answering/.test(l)), `the connection test names the dead server: ${JSON.stringify(results.connectionTest)}`);
   const wrongPin = await tryJoin("4321", "1111");
   results.wrongPin = wrongPin.error;
   check(/PIN/.test(wrongPin.error ?? ""), `wrong PIN: ${JSON.stringify(wrongPin)}`);

@@ -43,6 +43,19 @@ async testMicrophone(device: string | null, levels: TAURI_CHANNEL<number>) : Pro
 }
 },
 /**
+ * "Test my connection": the way from `invite` (a class link or code; empty:
+ * the school of the settings) to its servers, step by step, then the
+ * devices. Each result is one sentence saying what to try next.
+ */
+async testConnection(invite: string) : Promise<Result<ConnectionCheck[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("test_connection", { invite }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Joins a class. Class changes then arrive as `ClassChanged` events, and
  * speaker levels on `levels` four times a second.
  */
@@ -173,6 +186,14 @@ export type AudioChoice =
  */
 "none"
 /**
+ * What a connection test looked at.
+ */
+export type CheckStep = "link" | "name" | "tls" | "discovery" | "signaling" | "devices"
+/**
+ * How one check of a connection test went.
+ */
+export type CheckVerdict = "ok" | "warn" | "fail"
+/**
  * A change in a class session, in order. `class` tells which session: an
  * event of a class already left must not touch the next one.
  */
@@ -222,6 +243,18 @@ export type ClassUpdate = { kind: "participant_joined"; participant: Participant
  * We left.
  */
 { kind: "left" }
+/**
+ * One result of "Test my connection", in the order checked.
+ */
+export type ConnectionCheck = { step: CheckStep; verdict: CheckVerdict; 
+/**
+ * The host or server checked (empty for the link and the devices).
+ */
+target: string; 
+/**
+ * One sentence, with what to try next when it failed.
+ */
+message: Message }
 /**
  * One device, for the pickers.
  */

@@ -96,6 +96,9 @@ function mockTauri(scenario) {
           }
           return null;
         }
+        case "test_connection":
+          await new Promise((ok) => setTimeout(ok, 50));
+          return scenario.connectionChecks ?? [];
         case "save_settings":
         case "video_frame_painted":
         case "set_microphone":
@@ -213,6 +216,17 @@ async function openPicker(page) {
   if (box.left < 0 || box.top < 0 || box.right > box.vw + 1 || box.bottom > box.vh + 1) throw new Error(`the share picker is outside the window: ${JSON.stringify(box)}`);
 }
 
+// What "Test my connection" answers, as the app would (long sentences on purpose).
+const connectionChecks = [
+  { step: "link", verdict: "ok", target: "ecole.exemple.fr", message: { fr: "Lien valable : la classe 1234 de ecole.exemple.fr.", en: "Valid link: class 1234 at ecole.exemple.fr." } },
+  { step: "name", verdict: "ok", target: "ecole.exemple.fr", message: { fr: "Le nom ecole.exemple.fr est trouvé.", en: "The name ecole.exemple.fr resolves." } },
+  { step: "tls", verdict: "ok", target: "ecole.exemple.fr:443", message: { fr: "Connexion chiffrée avec ecole.exemple.fr : son certificat est valable.", en: "Encrypted connection to ecole.exemple.fr: its certificate is valid." } },
+  { step: "discovery", verdict: "ok", target: "ecole.exemple.fr", message: { fr: "ecole.exemple.fr publie sa configuration de classes : 2 serveur(s) de classe.", en: "ecole.exemple.fr publishes its class configuration: 2 classroom server(s)." } },
+  { step: "signaling", verdict: "ok", target: "wss://janus-a.ecole.exemple.fr/janus", message: { fr: "Le serveur de classe wss://janus-a.ecole.exemple.fr/janus répond (Janus 1.1.2, aller-retour 12.4 ms).", en: "The classroom server wss://janus-a.ecole.exemple.fr/janus answers (Janus 1.1.2, round trip 12.4 ms)." } },
+  { step: "signaling", verdict: "warn", target: "wss://janus-b.ecole.exemple.fr/janus", message: { fr: "Le serveur de classe wss://janus-b.ecole.exemple.fr/janus ne répond pas. S'il est le seul, la classe ne peut pas s'ouvrir : prévenez le service informatique.", en: "The classroom server wss://janus-b.ecole.exemple.fr/janus is not answering. If it is the only one, the class cannot open: tell your IT support." } },
+  { step: "devices", verdict: "warn", target: "", message: { fr: "Micro (1) et sortie son (1) détectés ; pas de caméra : Estrade enverra la mire de test.", en: "Microphone (1) and sound output (1) found; no camera: Estrade will send its test pattern." } },
+];
+
 const badPin = { code: "wrong_pin", message: { fr: "Le code PIN de la classe 1234 est incorrect. Vérifiez-le auprès de l'enseignant et réessayez.", en: "The PIN for class 1234 is wrong. Check it with your teacher and try again." } };
 
 const screens = [
@@ -227,6 +241,11 @@ const screens = [
       await page.fill("#invite", "1234");
       await page.click("button[type=submit]");
       await page.waitForSelector(".error:not([hidden])");
+      // After a failure, "Test my connection" says where the way to the class breaks.
+      await page.click("#test-connection");
+      await page.waitForSelector("#connection-checks .check.warn");
+      const lines = await page.$$eval("#connection-checks .check", (l) => l.length);
+      if (lines !== 7) throw new Error(`the connection test shows ${lines} lines, not 7`);
     },
   },
   {
@@ -242,6 +261,8 @@ const screens = [
       await page.click("#test-microphone");
       await page.waitForFunction(() => Number(document.querySelector("#mic-test-meter")?.getAttribute("aria-valuenow")) > 0);
       await page.waitForSelector("#mic-test-status.ok");
+      await page.click("#test-connection");
+      await page.waitForSelector("#connection-checks .check.ok");
     },
   },
   {
@@ -458,7 +479,7 @@ for (const size of [{ width: 1280, height: 800 }, { width: 760, height: 520 }]) 
       const errors = [];
       page.on("pageerror", (e) => errors.push(String(e)));
       page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      await page.addInitScript(mockTauri, { startup: s.startup(lang), joined, joinError: s.joinError, devices, micTestError: s.micTestError, shareTargets: s.shareTargets, shareError: s.shareError });
+      await page.addInitScript(mockTauri, { startup: s.startup(lang), joined, joinError: s.joinError, devices, micTestError: s.micTestError, shareTargets: s.shareTargets, shareError: s.shareError, connectionChecks });
       await page.goto(base);
       await page.waitForSelector(s.selector);
       if (s.act) await s.act(page);

@@ -276,7 +276,7 @@ async fn diagnose(args: DiagnoseArgs) -> ExitCode {
         }
     };
     let mut checks = estrade_net::diagnose::diagnose(&args.link, &trust, show).await;
-    let devices = tokio::task::spawn_blocking(device_check).await.unwrap_or_else(|_| device_check_failed());
+    let devices = tokio::task::spawn_blocking(device_check).await.unwrap_or_else(|_| estrade_net::diagnose::devices_unlisted());
     show(&devices);
     checks.push(devices);
     // The class can be reached if nothing on the way failed (devices only warn).
@@ -290,41 +290,7 @@ async fn diagnose(args: DiagnoseArgs) -> ExitCode {
 /// What the class will hear and see from this computer.
 fn device_check() -> Check {
     let audio = estrade_devices::list_audio();
-    let cameras = estrade_devices::list_cameras();
-    let (inputs, outputs, cameras) = (audio.inputs.len(), audio.outputs.len(), cameras.len());
-    let message = match (inputs, outputs, cameras) {
-        (0, _, _) => UserMessage {
-            fr: "Aucun micro n'est détecté : la classe ne vous entendra pas. Branchez un micro ou un casque, puis relancez le test.".into(),
-            en: "No microphone is detected: the class will not hear you. Plug in a microphone or a headset, then run the test again.".into(),
-        },
-        (_, 0, _) => UserMessage {
-            fr: "Aucune sortie son n'est détectée : vous n'entendrez pas la classe. Branchez des écouteurs ou des haut-parleurs.".into(),
-            en: "No sound output is detected: you will not hear the class. Plug in headphones or speakers.".into(),
-        },
-        (_, _, 0) => UserMessage {
-            fr: format!("Micro ({inputs}) et sortie son ({outputs}) détectés ; pas de caméra : Estrade enverra la mire de test."),
-            en: format!("Microphone ({inputs}) and sound output ({outputs}) found; no camera: Estrade will send its test pattern."),
-        },
-        _ => UserMessage {
-            fr: format!("Micro ({inputs}), sortie son ({outputs}) et caméra ({cameras}) détectés."),
-            en: format!("Microphone ({inputs}), sound output ({outputs}) and camera ({cameras}) found."),
-        },
-    };
-    let verdict = if inputs > 0 && outputs > 0 && cameras > 0 { Verdict::Ok } else { Verdict::Warn };
-    Check { step: Step::Devices, target: String::new(), verdict, message, elapsed_ms: 0 }
-}
-
-fn device_check_failed() -> Check {
-    Check {
-        step: Step::Devices,
-        target: String::new(),
-        verdict: Verdict::Warn,
-        message: UserMessage {
-            fr: "Les appareils (micro, caméra) n'ont pas pu être listés. Vérifiez-les dans les réglages.".into(),
-            en: "The devices (microphone, camera) could not be listed. Check them in Settings.".into(),
-        },
-        elapsed_ms: 0,
-    }
+    estrade_net::diagnose::device_check(audio.inputs.len(), audio.outputs.len(), estrade_devices::list_cameras().len())
 }
 
 /// Device notices become event lines, and a warning in both languages.

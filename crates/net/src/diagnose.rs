@@ -157,6 +157,45 @@ pub async fn diagnose(link: &str, trust: &TlsTrust, mut report: impl FnMut(&Chec
     checks
 }
 
+/// The devices check, from how many microphones, sound outputs and cameras
+/// the system lists (the caller lists them: this crate knows no device).
+pub fn device_check(inputs: usize, outputs: usize, cameras: usize) -> Check {
+    let message = match (inputs, outputs, cameras) {
+        (0, _, _) => say(
+            "Aucun micro n'est détecté : la classe ne vous entendra pas. Branchez un micro ou un casque, puis relancez le test.",
+            "No microphone is detected: the class will not hear you. Plug in a microphone or a headset, then run the test again.",
+        ),
+        (_, 0, _) => say(
+            "Aucune sortie son n'est détectée : vous n'entendrez pas la classe. Branchez des écouteurs ou des haut-parleurs.",
+            "No sound output is detected: you will not hear the class. Plug in headphones or speakers.",
+        ),
+        (_, _, 0) => say(
+            format!("Micro ({inputs}) et sortie son ({outputs}) détectés ; pas de caméra : Estrade enverra la mire de test."),
+            format!("Microphone ({inputs}) and sound output ({outputs}) found; no camera: Estrade will send its test pattern."),
+        ),
+        _ => say(
+            format!("Micro ({inputs}), sortie son ({outputs}) et caméra ({cameras}) détectés."),
+            format!("Microphone ({inputs}), sound output ({outputs}) and camera ({cameras}) found."),
+        ),
+    };
+    let verdict = if inputs > 0 && outputs > 0 && cameras > 0 { Verdict::Ok } else { Verdict::Warn };
+    Check { step: Step::Devices, target: String::new(), verdict, message, elapsed_ms: 0 }
+}
+
+/// The devices check when the devices could not even be listed.
+pub fn devices_unlisted() -> Check {
+    Check {
+        step: Step::Devices,
+        target: String::new(),
+        verdict: Verdict::Warn,
+        message: say(
+            "Les appareils (micro, caméra) n'ont pas pu être listés. Vérifiez-les dans les réglages.",
+            "The devices (microphone, camera) could not be listed. Check them in Settings.",
+        ),
+        elapsed_ms: 0,
+    }
+}
+
 fn ms(since: Instant) -> u64 {
     since.elapsed().as_millis() as u64
 }
@@ -297,6 +336,16 @@ mod tests {
         assert_eq!(split_host_port("ecole.test", 443), ("ecole.test".into(), 443));
         assert_eq!(split_host_port("ecole.test:8443", 443), ("ecole.test".into(), 8443));
         assert_eq!(split_host_port("[::1]:8443", 443), ("::1".into(), 8443));
+    }
+
+    #[test]
+    fn devices_are_said_for_what_is_missing() {
+        assert_eq!(device_check(1, 1, 1).verdict, Verdict::Ok);
+        assert!(device_check(0, 1, 1).message.en.contains("No microphone"));
+        assert!(device_check(1, 0, 1).message.fr.contains("Aucune sortie son"));
+        let no_camera = device_check(2, 1, 0);
+        assert_eq!(no_camera.verdict, Verdict::Warn);
+        assert!(no_camera.message.en.contains("test pattern"));
     }
 
     #[tokio::test]

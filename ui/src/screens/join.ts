@@ -1,7 +1,7 @@
 import type { Settings } from "../bindings";
 import { field, h } from "../dom";
 import { t } from "../i18n";
-import { header } from "./common";
+import { connectionTest, header } from "./common";
 
 export interface JoinProps {
   settings: Settings;
@@ -30,6 +30,8 @@ export function joinScreen(props: JoinProps): HTMLElement {
     field("pin", t("pinLabel"), pin, t("pinHint")),
     h("div", { class: "field check" }, remember, h("label", { for: "remember-pin" }, t("rememberPin"))),
     error,
+    // After a failure: what exactly is wrong on the way to the class.
+    props.error ? connectionTest(() => invite.value) : null,
     h("div", { class: "actions" }, submit),
   );
   form.addEventListener("submit", (ev) => {

@@ -4,7 +4,7 @@ import { choiceOf, meterPercent, micTestVerdict, optionsKey, pickerOptions, reme
 import { field, h } from "../dom";
 import { pick, t, type Lang } from "../i18n";
 import { schoolFrom, validIdentity } from "./firstRun";
-import { languagePicker } from "./common";
+import { connectionTest, languagePicker } from "./common";
 
 export interface SettingsProps {
   /** What the form shows: the saved settings, or the unsaved ones kept across a language change. */
@@ -183,6 +183,7 @@ export function settingsScreen(props: SettingsProps): SettingsScreen {
     h("h1", {}, t("settingsTitle")),
     languagePicker(props.lang, (next) => props.onLanguage(next, draft())),
     field("server", t("serverLabel"), server, t("serverHint")),
+    connectionTest(() => server.value),
     field("name", t("nameLabel"), name),
     h("h2", { class: "section" }, t("soundTitle")),
     field("audio-source", t("audioSource"), audio),
