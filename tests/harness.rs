@@ -42,6 +42,27 @@ pub fn cli_binary() -> PathBuf {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// A copy of the Janus test profile with `changes` (text, replacement) made
+/// in its files: another WebSocket port, a session reclaim timeout…
+pub fn test_profile_with(label: &str, changes: &[(&str, &str)]) -> PathBuf {
+    let config = scratch(label);
+    let mut made = vec![false; changes.len()];
+    for entry in std::fs::read_dir(root().join("deploy/janus/test")).expect("test profile") {
+        let entry = entry.expect("entry");
+        let mut text = std::fs::read_to_string(entry.path()).expect("read config");
+        for (i, (from, to)) in changes.iter().enumerate() {
+            made[i] |= text.contains(from);
+            text = text.replace(from, to);
+        }
+        std::fs::write(config.join(entry.file_name()), text).expect("write config");
+    }
+    // A change that finds nothing to change would test the wrong server.
+    for (i, (from, _)) in changes.iter().enumerate() {
+        assert!(made[i], "the test profile has no {from:?} any more");
+    }
+    config
+}
+
 /// The uid of `nobody`, for clients run unprivileged.
 pub const NOBODY: u32 = 65534;
 

@@ -5,17 +5,12 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use estrade_tests::{read_frames, root, scratch, LocalJanus};
+use estrade_tests::{read_frames, root, scratch, test_profile_with, LocalJanus};
 
 /// The test profile, with Janus keeping a session 10 s after its WebSocket
 /// goes (as the production profile does), so that it can be claimed back.
 fn janus_that_keeps_sessions() -> LocalJanus {
-    let config = scratch("janus-reclaim");
-    for entry in std::fs::read_dir(root().join("deploy/janus/test")).expect("test profile") {
-        let entry = entry.expect("entry");
-        let text = std::fs::read_to_string(entry.path()).expect("read config");
-        std::fs::write(config.join(entry.file_name()), text.replace("reclaim_session_timeout = 0", "reclaim_session_timeout = 10")).expect("write");
-    }
+    let config = test_profile_with("janus-reclaim", &[("reclaim_session_timeout = 0", "reclaim_session_timeout = 10")]);
     LocalJanus::start_with(&config)
 }
 

@@ -119,13 +119,8 @@ pub struct OtherJanus {
 impl OtherJanus {
     /// Starts Janus with the test profile on `ws_port`, in `janus`'s namespace.
     pub fn start(janus: &LocalJanus, ws_port: u16) -> Self {
-        let config = scratch(&format!("janus-{ws_port}"));
-        for entry in std::fs::read_dir(root().join("deploy/janus/test")).expect("test profile") {
-            let entry = entry.expect("entry");
-            let text = std::fs::read_to_string(entry.path()).expect("read config");
-            let text = text.replace("ws_port = 8188", &format!("ws_port = {ws_port}"));
-            std::fs::write(config.join(entry.file_name()), text).expect("write config");
-        }
+        let port = format!("ws_port = {ws_port}");
+        let config = crate::test_profile_with(&format!("janus-{ws_port}"), &[("ws_port = 8188", &port)]);
         let log = config.join("janus.log");
         let child = janus
             .command(Path::new("janus"))
