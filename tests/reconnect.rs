@@ -67,7 +67,7 @@ fn a_cut_websocket_is_claimed_back_with_the_same_id_and_media_uninterrupted() {
     // Léa's WebSocket goes through the relay; her media goes straight to Janus.
     let lea = janus.join_via("ws://127.0.0.1:8191", "Lea", 1234, &["--send-audio", "tone:440", "--duration", "10", "--record", lea_dir.to_str().expect("utf-8")]);
     std::thread::sleep(Duration::from_secs(4));
-    let cut_at_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let cut_at_ms = now_ms();
     relay.cut();
     let lea = lea.wait(Duration::from_secs(40));
     let hugo = hugo.wait(Duration::from_secs(40));
@@ -97,4 +97,42 @@ fn a_cut_websocket_is_claimed_back_with_the_same_id_and_media_uninterrupted() {
     eprintln!("Hugo received {frames} pictures from Léa, longest gap {gap} ms");
     assert!(gap < 500 && frames > 100, "Hugo's pictures from Léa: {frames}, longest gap {gap} ms");
     assert!((hugo.totals("Lea")["tone_hz"].as_f64().unwrap_or(0.0) - 440.0).abs() < 1.0, "{}", hugo.totals("Lea"));
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// The first picture after `t` in a frames log, in ms after `t`.
+fn first_picture_after(csv: &Path, t: u64) -> Option<u64> {
+    read_frames(csv).iter().map(|f| f.t_ms).find(|&at| at > t).map(|at| at - t)
+}
+
+#[test]
+fn after_a_5_s_network_blackout_media_is_back_within_2_s_with_the_same_participants() {
+    let janus = LocalJanus::start();
+    let (a_dir, b_dir) = (scratch("blackout-a"), scratch("blackout-b"));
+    let a = janus.join("Ana", 1234, &["--send-audio", "tone:440", "--duration", "20", "--record", a_dir.to_str().expect("utf-8")]);
+    std::thread::sleep(Duration::from_millis(500));
+    let b = janus.join("Ben", 1234, &["--send-audio", "tone:550", "--duration", "20", "--record", b_dir.to_str().expect("utf-8")]);
+    std::thread::sleep(Duration::from_secs(6));
+    // Every UDP packet in the namespace dropped for 5 s: all media, both ways.
+    janus.sh("iptables -A INPUT -p udp -j DROP");
+    std::thread::sleep(Duration::from_secs(5));
+    janus.sh("iptables -D INPUT -p udp -j DROP");
+    let back_at = now_ms();
+    let (a, b) = (a.wait(Duration::from_secs(40)), b.wait(Duration::from_secs(40)));
+    for o in [&a, &b] {
+        assert_eq!(o.status.code(), Some(0), "{}: {:#?}\n{}", o.name, o.lines, o.stderr);
+        assert!(o.event("connection_lost").is_none(), "{}", o.name);
+        assert_eq!(o.lines.iter().filter(|l| l["event"] == "joined").count(), 1, "{}: no rejoin", o.name);
+        // Nobody left and came back: the same participants throughout.
+        let other = if o.name == "Ana" { "Ben" } else { "Ana" };
+        assert_eq!(o.events_about("participant_joined", other).len(), 1, "{}: {:#?}", o.name, o.lines);
+    }
+    for (dir, from) in [(&a_dir, "Ben"), (&b_dir, "Ana")] {
+        let after = first_picture_after(&dir.join(format!("{from}.frames.csv")), back_at);
+        eprintln!("{from}'s pictures back {after:?} ms after the network returned");
+        assert!(after.is_some_and(|ms| ms < 2000), "{from}'s pictures came back after {after:?} ms");
+    }
 }
