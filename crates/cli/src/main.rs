@@ -17,7 +17,7 @@ use estrade_core::peer::{LocalMedia, RemoteMediaSink};
 use estrade_devices::{Camera, Microphone, Screen, Speaker, SCREEN_FPS};
 use estrade_media::voice::{SharedVoiceProcessor, VoiceSettings};
 use estrade_core::discovery::DiscoveryError;
-use estrade_core::{ClassEvent, ClassInvite, ClassServer, InviteError, JoinOptions, UserMessage};
+use estrade_core::{ClassEvent, ClassInvite, InviteError, JoinOptions, UserMessage};
 use estrade_media::pattern::TestPattern;
 use estrade_media::{MediaSwitch, ToneSource, WavSource};
 use estrade_rtc::{RtcConfig, WebrtcPeers};
@@ -554,23 +554,19 @@ enum ClassNotFound {
 /// Reads `--server` (and `--room`) and finds the class's servers: a class
 /// link or a domain is looked up in the school's discovery document.
 async fn find_class(args: &JoinArgs, trust: &TlsTrust) -> Result<(ClassInvite, ClassServers), ClassNotFound> {
-    let invite = match ClassInvite::parse(&args.server, None) {
-        Ok(invite) => {
-            if args.room.is_some_and(|room| room != invite.room) {
-                return Err(ClassNotFound::Invite(InviteError::Malformed {
-                    reason: format!("--room {} differs from the class the link names ({})", args.room.unwrap_or_default(), invite.room),
-                }));
-            }
-            invite
+    let (server, named) = ClassInvite::parse_class_or_server(&args.server).map_err(ClassNotFound::Invite)?;
+    let room = match (named, args.room) {
+        (Some(named), Some(room)) if named != room => {
+            return Err(ClassNotFound::Invite(InviteError::Malformed {
+                reason: format!("--room {room} differs from the class the link names ({named})"),
+            }))
         }
-        Err(_) => {
-            let server = ClassServer::parse(&args.server).map_err(ClassNotFound::Invite)?;
-            let room = args.room.ok_or_else(|| {
-                ClassNotFound::Invite(InviteError::Malformed { reason: "--room is needed when --server names no class".into() })
-            })?;
-            ClassInvite { server, room }
+        (Some(room), _) | (None, Some(room)) => room,
+        (None, None) => {
+            return Err(ClassNotFound::Invite(InviteError::Malformed { reason: "--room is needed when --server names no class".into() }))
         }
     };
+    let invite = ClassInvite { server, room };
     let discovery = DiscoveryClient::new(trust, args.config_dir.clone());
     let servers = discovery.servers_for(&invite.server, &mut rand::rngs::StdRng::from_entropy()).await.map_err(ClassNotFound::Discovery)?;
     if let Some(resolved) = &servers.document {

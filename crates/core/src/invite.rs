@@ -239,6 +239,17 @@ impl ClassInvite {
         }
     }
 
+    /// Reads what is given where a class or a server is asked for (a command
+    /// line, a connection test): a class link, or a school or a server alone.
+    /// Returns the server, and the class if the text names one.
+    pub fn parse_class_or_server(input: &str) -> Result<(ClassServer, Option<u64>), InviteError> {
+        match Self::parse(input, None) {
+            Ok(invite) => Ok((invite.server, Some(invite.room))),
+            Err(InviteError::Empty) => Err(InviteError::Empty),
+            Err(_) => ClassServer::parse(input).map(|server| (server, None)),
+        }
+    }
+
     /// The link a teacher shares for this class: `https://DOMAIN/classe/CODE`
     /// (for a direct server, the `wss://…?class=` form).
     pub fn link(&self) -> String {
@@ -308,6 +319,15 @@ mod tests {
         for bad in ["", "ecole", "ecole.fr/janus", "http://ecole.fr", "ws://janus.example.fr/janus", "ftp://x.fr", "a b.fr"] {
             assert!(ClassServer::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_class_or_a_server_alone() {
+        assert_eq!(ClassInvite::parse_class_or_server("https://ecole.test/classe/7"), Ok((ClassServer::School("ecole.test".into()), Some(7))));
+        assert_eq!(ClassInvite::parse_class_or_server("ecole.test"), Ok((ClassServer::School("ecole.test".into()), None)));
+        assert_eq!(ClassInvite::parse_class_or_server("ws://127.0.0.1:8188"), Ok((ClassServer::Direct("ws://127.0.0.1:8188".into()), None)));
+        assert_eq!(ClassInvite::parse_class_or_server(" "), Err(InviteError::Empty));
+        assert!(matches!(ClassInvite::parse_class_or_server("https://ecole.test/autre/1"), Err(InviteError::Malformed { .. })));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use estrade_core::discovery::DiscoveryError;
 use estrade_core::link::{Connector, LinkEvent};
-use estrade_core::{ClassInvite, ClassServer, InviteError, UserMessage};
+use estrade_core::{ClassInvite, ClassServer, UserMessage};
 use rustls_pki_types::ServerName;
 use serde::Serialize;
 use tokio::net::TcpStream;
@@ -81,7 +81,7 @@ pub async fn diagnose(link: &str, trust: &TlsTrust, mut report: impl FnMut(&Chec
         checks.push(check);
     };
     let started = Instant::now();
-    let server = match ClassInvite::parse(link, None).map(|i| (i.server, Some(i.room))).or_else(|_| ClassServer::parse(link).map(|s| (s, None))) {
+    let server = match ClassInvite::parse_class_or_server(link) {
         Ok((server, room)) => {
             let what = match room {
                 Some(room) => say(format!("Lien valable : la classe {room} de {server}."), format!("Valid link: class {room} at {server}.")),
@@ -91,7 +91,6 @@ pub async fn diagnose(link: &str, trust: &TlsTrust, mut report: impl FnMut(&Chec
             server
         }
         Err(e) => {
-            let e = if matches!(e, InviteError::NoServer) { InviteError::Malformed { reason: "empty".into() } } else { e };
             push(Check { step: Step::Link, target: String::new(), verdict: Verdict::Fail, message: e.user_message(), elapsed_ms: ms(started) }, &mut checks);
             return checks;
         }

@@ -3,17 +3,19 @@
 //! switched off: there is no option for it.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use estrade_core::UserMessage;
 use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
-/// The authorities to trust.
+/// The authorities to trust. Cheap to clone: the rustls configuration is
+/// built once (reading the system's store takes a while) and shared.
 #[derive(Debug, Clone, Default)]
 pub struct TlsTrust {
     extra: Vec<CertificateDer<'static>>,
+    config: Arc<OnceLock<Arc<rustls::ClientConfig>>>,
 }
 
 /// A CA file that cannot be used.
@@ -57,11 +59,17 @@ impl TlsTrust {
             store.add(cert.clone()).map_err(|e| fail(e.to_string()))?;
         }
         self.extra.extend(certs);
+        // Another set of authorities: another configuration.
+        self.config = Arc::default();
         Ok(self)
     }
 
     /// A rustls client configuration that verifies against these authorities.
     pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        Arc::clone(self.config.get_or_init(|| self.build_config()))
+    }
+
+    fn build_config(&self) -> Arc<rustls::ClientConfig> {
         let mut roots = RootCertStore::empty();
         let native = rustls_native_certs::load_native_certs();
         for e in &native.errors {
@@ -86,6 +94,13 @@ impl TlsTrust {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configuration_is_built_once_and_shared_by_clones() {
+        let trust = TlsTrust::system();
+        let copy = trust.clone();
+        assert!(Arc::ptr_eq(&trust.client_config(), &copy.client_config()));
+    }
 
     #[test]
     fn a_file_that_is_not_a_certificate_is_refused_and_named() {
