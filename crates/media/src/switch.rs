@@ -52,8 +52,11 @@ impl SwitchedAudio {
 
 impl AudioSource for SwitchedAudio {
     fn next_frame(&mut self) -> AudioFrame {
+        // Pulled even while off: a device holds no stale sound for the moment
+        // it is switched back on.
+        let frame = self.inner.next_frame();
         if self.switch.is_on() {
-            self.inner.next_frame()
+            frame
         } else {
             AudioFrame { samples: vec![0; AUDIO_FRAME_SAMPLES] }
         }

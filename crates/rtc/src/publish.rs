@@ -283,31 +283,58 @@ async fn wait_connected(state: &mut watch::Receiver<RTCPeerConnectionState>) -> 
     result.unwrap_or(false)
 }
 
+/// Sends our sound once connected: frames are pulled and encoded on a thread
+/// of their own ([`pull_audio`]) and written to the track here.
 async fn send_audio(
     out: Outgoing,
     pt: PayloadType,
-    mut source: Box<dyn AudioSource>,
-    mut encoder: OpusEncoder,
+    source: Box<dyn AudioSource>,
+    encoder: OpusEncoder,
     mut state: watch::Receiver<RTCPeerConnectionState>,
     stop: Arc<AtomicBool>,
 ) {
     if !wait_connected(&mut state).await {
         return;
     }
-    let mut tick = tokio::time::interval(AUDIO_FRAME);
-    while !stop.load(Ordering::SeqCst) {
-        tick.tick().await;
-        let frame = source.next_frame();
-        let packet = match encoder.encode(&frame) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "dropping an audio frame that failed to encode");
-                continue;
-            }
-        };
+    // A few frames of room: past that the writer is stuck, and old sound is worth less than new.
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(8);
+    let spawned = std::thread::Builder::new().name("estrade-audio".into()).spawn(move || pull_audio(source, encoder, &stop, &tx));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start sending sound");
+        return;
+    }
+    while let Some(packet) = rx.recv().await {
         let sample = Sample { data: Bytes::from(packet), duration: AUDIO_FRAME, ..Sample::new(Instant::now()) };
         if out.track.write_sample(out.ssrc, pt, &sample, &[]).await.is_err() {
             return; // closed
+        }
+    }
+}
+
+/// Pulls and encodes 20 ms frames, on its own thread so that neither a
+/// device's wait nor the encoder ever holds the async runtime, and a busy
+/// runtime never delays the sound. The clock is one of absolute deadlines: a
+/// late frame is followed by an early one, never by a burst of catching up
+/// (which used to run the microphone short, and so pad it with silence mid-word).
+fn pull_audio(mut source: Box<dyn AudioSource>, mut encoder: OpusEncoder, stop: &AtomicBool, tx: &mpsc::Sender<Vec<u8>>) {
+    let mut due = Instant::now();
+    while !stop.load(Ordering::SeqCst) && !tx.is_closed() {
+        let now = Instant::now();
+        match due.checked_duration_since(now) {
+            Some(wait) => std::thread::sleep(wait),
+            // Far behind (the machine was suspended): start the clock again rather than burst.
+            None if now - due > AUDIO_FRAME * 5 => due = now,
+            None => {}
+        }
+        due += AUDIO_FRAME;
+        let frame = source.next_frame();
+        match encoder.encode(&frame) {
+            Ok(packet) => {
+                if tx.try_send(packet).is_err() && !tx.is_closed() {
+                    tracing::debug!("the audio writer is behind; dropping a frame");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "dropping an audio frame that failed to encode"),
         }
     }
 }
