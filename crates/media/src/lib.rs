@@ -12,9 +12,11 @@ pub mod playout;
 pub mod resample;
 pub mod source;
 pub mod scale;
+pub mod shared;
 pub mod switch;
 pub mod voice;
 
 pub use frame::{AudioFrame, VideoFrame, AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE};
 pub use source::{AudioSource, SourceError, ToneSource, VideoSource, WavSource};
+pub use shared::{SharedAudio, SharedVideo};
 pub use switch::{MediaSwitch, SwitchedAudio, SwitchedVideo};
