@@ -80,7 +80,8 @@ pub struct LocalJanus {
     /// Janus's log file.
     pub log: PathBuf,
     /// Janus's process id.
-    janus_pid: u32,
+    /// Janus's process (a new one after [`LocalJanus::restart_server`]).
+    janus_pid: AtomicU32,
 }
 
 impl LocalJanus {
@@ -111,7 +112,7 @@ impl LocalJanus {
             server: var("ESTRADE_SERVER"),
             ice_addr: var("ESTRADE_ICE_ADDR"),
             log: PathBuf::from(var("ESTRADE_JANUS_LOG")),
-            janus_pid: var("ESTRADE_JANUS_PID").parse().expect("a process id"),
+            janus_pid: AtomicU32::new(var("ESTRADE_JANUS_PID").parse().expect("a process id")),
         };
         janus.assert_sealed();
         janus
@@ -146,10 +147,21 @@ impl LocalJanus {
         assert!(status.success(), "in {}: {script}", self.netns);
     }
 
+    /// Kills Janus and starts it again in the same namespace, with the same
+    /// configuration: every session is gone, as after a server restart.
+    /// Returns once the new Janus accepts WebSocket connections.
+    pub fn restart_server(&self) {
+        let out = Command::new(root().join("scripts/local-janus")).args(["restart", &self.name]).output().expect("scripts/local-janus runs");
+        assert!(out.status.success(), "Janus did not restart:\n{}", String::from_utf8_lossy(&out.stderr));
+        let env = String::from_utf8_lossy(&out.stdout);
+        let pid = env.lines().find_map(|l| l.strip_prefix("ESTRADE_JANUS_PID=")).and_then(|p| p.parse().ok()).expect("the new Janus's PID");
+        self.janus_pid.store(pid, Ordering::SeqCst);
+    }
+
     /// Stops Janus now, by its PID (as a server crash or shutdown would look
     /// to clients); the namespace and everything else in it stay.
     pub fn stop_server(&self) {
-        let pid = self.janus_pid.to_string();
+        let pid = self.janus_pid.load(Ordering::SeqCst).to_string();
         let _ = Command::new("kill").args(["-KILL", &pid]).status();
         let gone = Instant::now() + Duration::from_secs(5);
         while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < gone {

@@ -127,6 +127,10 @@ struct JoinArgs {
     /// Give up connecting after this many seconds.
     #[arg(long, default_value_t = 4.0)]
     connect_timeout: f64,
+    /// Once in class, stop trying to get back after a loss after this many
+    /// seconds (then `connection_lost`, exit 3).
+    #[arg(long, default_value_t = 600.0)]
+    give_up_after: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -457,6 +461,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
         name: args.name.clone(),
         pin: args.pin.clone(),
         connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.1)),
+        give_up_after: Duration::from_secs_f64(args.give_up_after.max(0.0)),
     };
     let join_started_ms = record::now_ms();
     let peers = Arc::new(WebrtcPeers::new(RtcConfig { ice_addrs: args.ice_addrs.clone(), ..RtcConfig::default() }));

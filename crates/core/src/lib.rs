@@ -1,4 +1,4 @@
-//! The classroom model and the async driver that runs a class session.
+//! The classroom model, the class machine (sans I/O) and the async driver that runs it.
 //!
 //! `core` knows Janus only through `signaling` and `proto`, and knows the
 //! network and WebRTC only through the traits in [`link`] and [`peer`]: the
@@ -9,6 +9,7 @@
 
 pub mod backoff;
 pub mod discovery;
+pub mod engine;
 pub mod error;
 pub mod invite;
 pub mod link;
@@ -18,5 +19,6 @@ mod session;
 
 pub use error::{JoinError, ShareError, UserMessage};
 pub use invite::{ClassInvite, ClassServer, InviteError};
-pub use model::{ClassEvent, JoinOptions, MediaKind, Participant, ParticipantId, ReconnectLevel, VideoFeed};
+pub use engine::ConnectionState;
+pub use model::{ClassEvent, Disconnect, JoinOptions, MediaKind, Participant, ParticipantId, ReconnectLevel, VideoFeed, DEFAULT_GIVE_UP_AFTER};
 pub use session::{join, ClassHandle};

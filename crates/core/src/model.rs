@@ -38,7 +38,7 @@ pub enum MediaKind {
 
 /// Which of a participant's pictures: their camera or their shared screen.
 /// A participant may send both at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VideoFeed {
     /// The camera (or whatever replaces it: a test pattern).
@@ -55,6 +55,45 @@ pub enum ReconnectLevel {
     /// The WebSocket dropped while Janus kept our session: a new WebSocket
     /// claims it back, with every handle and peer connection as it was.
     Claim,
+    /// The session was gone (the server restarted or died): a new session on
+    /// the first server that answers, then the class joined again, our media
+    /// published again and everyone's received again.
+    Rejoin,
+}
+
+/// Why the class ended for us without our leaving, and whether retrying helps.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Disconnect {
+    /// No server could be reached again in time. Retrying later may help.
+    #[error("the network or the server failed: {detail}")]
+    Network {
+        /// What failed last.
+        detail: String,
+    },
+    /// The class no longer exists on the server (the teacher ended it).
+    #[error("the class was closed on the server")]
+    ClassEnded,
+    /// The server would not let us back in (a PIN changed, a refusal).
+    #[error("the server refused to let us back in: {detail}")]
+    Refused {
+        /// The server's reason.
+        detail: String,
+    },
+}
+
+impl Disconnect {
+    /// Whether joining again later may work.
+    pub fn retry_helps(&self) -> bool {
+        matches!(self, Disconnect::Network { .. })
+    }
+}
+
+impl Serialize for Disconnect {
+    /// As its sentence: `connection_lost`'s `reason` stays a string.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// How to join a class. Its `Debug` output never shows the PIN.
@@ -73,7 +112,13 @@ pub struct JoinOptions {
     pub pin: Option<String>,
     /// Give up connecting after this long.
     pub connect_timeout: Duration,
+    /// Once in class, stop trying to get back after this long (a class cut
+    /// off for longer is reported lost).
+    pub give_up_after: Duration,
 }
+
+/// How long a class cut off keeps trying to get back, by default.
+pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 
 impl std::fmt::Debug for JoinOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,6 +128,7 @@ impl std::fmt::Debug for JoinOptions {
             .field("name", &self.name)
             .field("pin", &self.pin.as_ref().map(|_| "<redacted>"))
             .field("connect_timeout", &self.connect_timeout)
+            .field("give_up_after", &self.give_up_after)
             .finish()
     }
 }
@@ -166,7 +212,7 @@ pub enum ClassEvent {
     /// The connection to the server is gone, and retrying did not help (or cannot).
     ConnectionLost {
         /// Why.
-        reason: String,
+        reason: Disconnect,
     },
     /// We left the class on request.
     Left,
