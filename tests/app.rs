@@ -72,12 +72,14 @@ fn with_a_locked_keychain_the_pin_is_not_kept_anywhere() {
 }
 
 #[test]
-fn a_server_that_dies_mid_class_is_said_plainly_and_the_window_stays_usable() {
+fn after_janus_restarts_mid_class_the_app_is_back_in_class_by_itself() {
     let janus = LocalJanus::start();
-    let artifacts = scratch("app-server-dies");
+    let artifacts = scratch("app-server-restarts");
     let dir = artifacts.to_str().expect("utf-8 path");
-    let run = janus.spawn_app("server-dies", &[("E2E_ARTIFACTS", dir), ("E2E_SIGNAL_DIR", dir)]);
-    // Once the app is in class, the server goes away.
+    // A peer in class whose pictures the app paints; it gets back by itself too.
+    let _peer = janus.join("Hugo", 1234, &["--send-audio", "tone:440", "--duration", "120"]);
+    let run = janus.spawn_app("server-restarts", &[("E2E_ARTIFACTS", dir), ("E2E_SIGNAL_DIR", dir)]);
+    // Once the app is in class, the server goes away, and comes back 3 s later.
     let joined = artifacts.join("joined");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !joined.exists() && std::time::Instant::now() < deadline {
@@ -85,7 +87,9 @@ fn a_server_that_dies_mid_class_is_said_plainly_and_the_window_stays_usable() {
     }
     assert!(joined.exists(), "the app never reported being in class");
     janus.stop_server();
+    std::thread::sleep(Duration::from_secs(3));
+    janus.restart_server();
     let run = AppRun::finish(run, Duration::from_secs(120));
-    assert!(run.status.success(), "server-dies run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
-    eprintln!("server dies: {:#}", run.results);
+    assert!(run.status.success(), "server-restarts run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
+    eprintln!("server restarts: {:#}", run.results);
 }

@@ -1,0 +1,198 @@
+//! The class machine alone, on virtual time: no driver, no runtime, no clock.
+//! A whole scenario (a class, its server's death and return) runs in
+//! microseconds to milliseconds.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::*;
+
+/// A scripted Janus as a pure function: the answers to one request.
+/// `publishers` are listed to every publisher that joins.
+fn answer(text: &str, session: u64, publishers: &Value) -> Vec<String> {
+    let msg: Value = serde_json::from_str(text).expect("the machine sends JSON");
+    let tx = &msg["transaction"];
+    let reply = match msg["janus"].as_str() {
+        Some("create") => json!({"janus": "success", "transaction": tx, "data": {"id": session}}),
+        Some("attach") => json!({"janus": "success", "transaction": tx, "data": {"id": session * 10 + 1}}),
+        Some("keepalive") => json!({"janus": "ack", "transaction": tx}),
+        Some("message") if msg["body"]["request"] == "join" && msg["body"]["ptype"] == "publisher" => json!({
+            "janus": "event", "sender": msg["handle_id"], "transaction": tx,
+            "plugindata": {"plugin": "janus.plugin.videoroom", "data":
+                {"videoroom": "joined", "room": 1234, "id": session, "private_id": 7, "publishers": publishers, "attendees": []}}
+        }),
+        Some("message") if msg["body"]["request"] == "join" => json!({
+            "janus": "event", "sender": msg["handle_id"], "transaction": tx,
+            "plugindata": {"plugin": "janus.plugin.videoroom", "data": {"videoroom": "attached", "room": 1234}},
+            "jsep": {"type": "offer", "sdp": "v=0 offer"}
+        }),
+        Some("message") if msg["body"]["request"] == "leave" => json!({
+            "janus": "event", "sender": msg["handle_id"], "transaction": tx,
+            "plugindata": {"plugin": "janus.plugin.videoroom", "data": {"videoroom": "event", "left": "ok"}}
+        }),
+        Some("destroy" | "detach") => json!({"janus": "success", "transaction": tx}),
+        _ => return Vec::new(),
+    };
+    vec![reply.to_string()]
+}
+
+fn config(seed: u64) -> ClassConfig {
+    ClassConfig {
+        servers: vec!["ws://a".into()],
+        room: 1234,
+        name: "Élève".into(),
+        pin: None,
+        connect_timeout: Duration::from_secs(4),
+        give_up_after: Duration::from_secs(600),
+        audio: false,
+        video: false,
+        screen: false,
+        seed,
+    }
+}
+
+/// One client: its machine, and what it did.
+struct Client {
+    machine: ClassMachine,
+    session: u64,
+    connects: Vec<Instant>,
+    events: Vec<ClassEvent>,
+    peer_ops: Vec<PeerAction>,
+    finished: bool,
+}
+
+impl Client {
+    fn new(seed: u64, now: Instant) -> Self {
+        Self { machine: ClassMachine::new(config(seed), now), session: 1000 + seed, connects: Vec::new(), events: Vec::new(), peer_ops: Vec::new(), finished: false }
+    }
+
+    /// Does what the machine asks, answering as the server would if `up`.
+    fn pump(&mut self, now: Instant, up: bool, publishers: &Value) {
+        while let Some(output) = self.machine.poll_output() {
+            match output {
+                Output::Connect { endpoint } => {
+                    self.connects.push(now);
+                    let input = if up { Input::LinkOpened } else { Input::LinkFailed(JoinError::NotListening { address: endpoint }) };
+                    self.machine.handle_input(now, input);
+                }
+                Output::Transmit(text) if up => {
+                    for reply in answer(&text, self.session, publishers) {
+                        self.machine.handle_input(now, Input::Received(&reply));
+                    }
+                }
+                Output::Event(event) => self.events.push(event),
+                Output::Peer { action, .. } => self.peer_ops.push(action),
+                Output::Finished => self.finished = true,
+                _ => {}
+            }
+        }
+    }
+
+    fn tick(&mut self, now: Instant, up: bool, publishers: &Value) {
+        if self.machine.poll_timeout().is_some_and(|at| at <= now) {
+            self.machine.handle_input(now, Input::Timeout);
+        }
+        self.pump(now, up, publishers);
+    }
+}
+
+#[test]
+fn a_class_that_loses_its_server_comes_back_spread_out_not_in_one_wave() {
+    const CLIENTS: u64 = 300;
+    let t0 = Instant::now();
+    let started = std::time::Instant::now();
+    let none = json!([]);
+    let mut clients: Vec<Client> = (0..CLIENTS).map(|seed| Client::new(seed, t0)).collect();
+    for c in &mut clients {
+        c.pump(t0, true, &none);
+        assert_eq!(c.machine.state(), ConnectionState::Connected);
+    }
+    // At 1 s the server dies: every link drops at once. It is back at 4 s.
+    let (dies, returns) = (t0 + Duration::from_secs(1), t0 + Duration::from_secs(4));
+    for c in &mut clients {
+        c.connects.clear();
+        c.machine.handle_input(dies, Input::LinkClosed("server closed the connection".into()));
+        c.pump(dies, false, &none);
+    }
+    let step = Duration::from_millis(10);
+    let mut now = dies;
+    while now < t0 + Duration::from_secs(40) {
+        now += step;
+        for c in &mut clients {
+            c.tick(now, now >= returns, &none);
+        }
+    }
+    for c in &clients {
+        assert_eq!(c.machine.state(), ConnectionState::Connected, "every client is back");
+        let back = c.events.iter().find_map(|e| match e {
+            ClassEvent::Reconnected { level: ReconnectLevel::Rejoin, after, .. } => Some(*after),
+            _ => None,
+        });
+        assert!(back.is_some(), "back by a rejoin: {:?}", c.events);
+    }
+    // The arrivals once the server is back, per second: the peak against
+    // the mean over the window in which they came.
+    let arrivals: Vec<Duration> = clients.iter().map(|c| *c.connects.last().expect("connected") - returns).collect();
+    let window = arrivals.iter().max().copied().unwrap_or_default();
+    let mut buckets = vec![0u32; window.as_secs() as usize + 1];
+    for a in &arrivals {
+        buckets[a.as_secs() as usize] += 1;
+    }
+    let peak = f64::from(*buckets.iter().max().unwrap_or(&0));
+    let mean = CLIENTS as f64 / buckets.len() as f64;
+    let mut sorted = arrivals.clone();
+    sorted.sort();
+    let p95 = sorted[sorted.len() * 95 / 100];
+    eprintln!(
+        "{CLIENTS} clients back within {window:?} of the server's return (p95 {p95:?}); peak {peak} a second, mean {mean:.1}: {:.1}x; simulated in {:?}",
+        peak / mean,
+        started.elapsed()
+    );
+    // Measured, not yet held to the goal of 3x: full jitter over
+    // doubling waits brings back those in short waits first (3.8x here,
+    // docs/architecture.md). Bounded so that a regression shows.
+    assert!(peak / mean <= 5.0, "arrivals bunched: peak {peak} a second against a mean of {mean:.1}");
+    assert!(window <= Duration::from_secs(15), "the last came back {window:?} after the server");
+    // While the server was down, attempts were spread too: nobody hammered it.
+    let tries: Vec<usize> = clients.iter().map(|c| c.connects.iter().filter(|t| **t < returns).count()).collect();
+    let mean_tries = tries.iter().sum::<usize>() as f64 / tries.len() as f64;
+    eprintln!("attempts while the server was down (3 s): mean {mean_tries:.1}, most {:?}", tries.iter().max());
+    assert!(mean_tries <= 6.0 && tries.iter().all(|&n| n <= 10), "{tries:?}");
+}
+
+#[test]
+fn a_leave_is_not_stuck_behind_a_subscription_being_set_up() {
+    let t0 = Instant::now();
+    let lea = json!([{"id": 200, "display": "Léa"}]);
+    let mut client = Client::new(1, t0);
+    client.pump(t0, true, &lea);
+    // The subscription to Léa waits for its peer connection (ICE gathering, say): never answered here.
+    assert!(client.peer_ops.iter().any(|op| matches!(op, PeerAction::Subscribe { from, .. } if from.name == "Léa")), "{:?}", client.peer_ops);
+    let later = t0 + Duration::from_millis(5);
+    client.machine.handle_input(later, Input::Command(Command::Leave));
+    client.pump(later, true, &lea);
+    assert!(client.finished, "left at once: {:?}", client.events);
+    assert_eq!(client.events.last(), Some(&ClassEvent::Left));
+    assert_eq!(client.machine.state(), ConnectionState::Ended);
+}
+
+#[test]
+fn a_class_closed_on_the_server_is_not_rejoined() {
+    let t0 = Instant::now();
+    let none = json!([]);
+    let mut client = Client::new(2, t0);
+    client.pump(t0, true, &none);
+    let destroyed = json!({"janus": "event", "sender": client.session * 10 + 1,
+        "plugindata": {"plugin": "janus.plugin.videoroom", "data": {"videoroom": "destroyed", "room": 1234}}})
+    .to_string();
+    let later = t0 + Duration::from_secs(1);
+    client.machine.handle_input(later, Input::Received(&destroyed));
+    client.pump(later, true, &none);
+    assert!(client.finished);
+    match client.events.last() {
+        Some(ClassEvent::ConnectionLost { reason }) => assert!(!reason.retry_helps(), "{reason}"),
+        other => panic!("expected the class lost, got {other:?}"),
+    }
+    assert_eq!(client.machine.poll_timeout(), None, "nothing more to do");
+}
