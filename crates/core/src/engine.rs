@@ -41,7 +41,7 @@ use tracing::{debug, info, warn};
 
 use crate::backoff::Backoff;
 use crate::peer::{PeerError, PeerEvent, PeerEventKind, Renegotiation};
-use crate::{ClassEvent, Disconnect, JoinError, MediaKind, Participant, ParticipantId, ReconnectLevel, ShareError, VideoFeed};
+use crate::{ClassEvent, Disconnect, JoinError, JoinOptions, MediaKind, Participant, ParticipantId, ReconnectLevel, ShareError, VideoFeed};
 
 /// How long a dropped WebSocket may take to be claimed back. Janus keeps the
 /// session that long only if its `reclaim_session_timeout` allows (the
@@ -59,18 +59,8 @@ pub const LEAVE_GRACE: Duration = Duration::from_secs(2);
 /// What the machine needs to know about the class to join.
 #[derive(Debug, Clone)]
 pub struct ClassConfig {
-    /// The signaling servers, best first.
-    pub servers: Vec<String>,
-    /// The class (VideoRoom) number.
-    pub room: u64,
-    /// The name others see.
-    pub name: String,
-    /// The class PIN, if any.
-    pub pin: Option<String>,
-    /// A server must answer (link and session) within this, or the next is tried.
-    pub connect_timeout: Duration,
-    /// Once in class, stop trying to get back after this long.
-    pub give_up_after: Duration,
+    /// The servers, the class, our name and PIN, and the time limits.
+    pub join: JoinOptions,
     /// We send sound.
     pub audio: bool,
     /// We send a picture.
@@ -412,7 +402,7 @@ impl ClassMachine {
             now,
             config,
         };
-        if machine.config.servers.is_empty() {
+        if machine.config.join.servers.is_empty() {
             machine.join_failed(JoinError::BadAddress { address: String::new(), reason: "no server to connect to".into() });
         } else {
             machine.try_server(0);
@@ -465,7 +455,7 @@ impl ClassMachine {
             Stage::Claiming { retry_at, .. } => retry_at,
             Stage::Entering | Stage::InClass | Stage::Over => None,
         };
-        let give_up = self.recovery.map(|r| r.since + self.config.give_up_after);
+        let give_up = self.recovery.map(|r| r.since + self.config.join.give_up_after);
         let retry = self.retry_subscription.values().map(|&(_, at)| at).min();
         let session = if matches!(self.stage, Stage::Over | Stage::Waiting { .. }) {
             None
@@ -509,26 +499,26 @@ impl ClassMachine {
 
     /// Asks for a link to `servers[index]`.
     fn try_server(&mut self, index: usize) {
-        let endpoint = self.config.servers[index].clone();
+        let endpoint = self.config.join.servers[index].clone();
         if let Some(r) = self.recovery.as_mut() {
             r.attempt += 1;
             let (level, attempt) = (r.level, r.attempt);
             self.emit(ClassEvent::Reconnecting { level, attempt, endpoint: endpoint.clone() });
         }
-        self.stage = Stage::Connecting { index, deadline: self.now + self.config.connect_timeout };
+        self.stage = Stage::Connecting { index, deadline: self.now + self.config.join.connect_timeout };
         self.outputs.push_back(Output::Connect { endpoint });
     }
 
     /// The server being tried failed: the next one, or the next round.
     fn server_failed(&mut self, error: JoinError) {
         let Stage::Connecting { index, .. } = self.stage else { return };
-        let endpoint = &self.config.servers[index];
+        let endpoint = &self.config.join.servers[index];
         warn!(%endpoint, %error, "server not answering");
         self.requests.clear();
         self.outputs.push_back(Output::CloseLink);
         let fatal = matches!(error, JoinError::BadAddress { .. });
         self.last_failure = Some(error);
-        if index + 1 < self.config.servers.len() && !fatal {
+        if index + 1 < self.config.join.servers.len() && !fatal {
             return self.try_server(index + 1);
         }
         match self.recovery.as_mut() {
@@ -598,7 +588,7 @@ impl ClassMachine {
 
     fn connecting_endpoint(&self) -> String {
         match self.stage {
-            Stage::Connecting { index, .. } => self.config.servers[index].clone(),
+            Stage::Connecting { index, .. } => self.config.join.servers[index].clone(),
             _ => self.endpoint.clone().unwrap_or_default(),
         }
     }
@@ -681,15 +671,15 @@ impl ClassMachine {
     fn timeout(&mut self) {
         let now = self.now;
         if let Some(r) = self.recovery {
-            if now >= r.since + self.config.give_up_after {
-                let secs = self.config.give_up_after.as_secs();
+            if now >= r.since + self.config.join.give_up_after {
+                let secs = self.config.join.give_up_after.as_secs();
                 return self.lose(Disconnect::Network { detail: format!("the class could not be reached again within {secs} s") });
             }
         }
         match self.stage {
             Stage::Connecting { deadline, .. } if now >= deadline => {
                 let address = self.connecting_endpoint();
-                let secs = self.config.connect_timeout.as_secs();
+                let secs = self.config.join.connect_timeout.as_secs();
                 return self.server_failed(JoinError::Unreachable { address, reason: format!("no answer within {secs} s") });
             }
             Stage::Waiting { until } if now >= until => return self.try_server(0),
@@ -755,8 +745,7 @@ impl ClassMachine {
             (None, SessionEvent::Ignored { reason }) => self.emit(ClassEvent::Warning { message: reason }),
             (None, SessionEvent::Attached { handle, .. }) => {
                 // A subscription cancelled while attaching.
-                let detach = self.session.detach(self.now, handle);
-                let _ = detach;
+                self.session.detach(self.now, handle);
             }
             (None, other) => debug!(?other, "session event"),
         }
@@ -766,7 +755,7 @@ impl ClassMachine {
         match (pending, event) {
             (Pending::Create, SessionEvent::Created { .. }) => {
                 let Stage::Connecting { index, .. } = self.stage else { return };
-                self.endpoint = Some(self.config.servers[index].clone());
+                self.endpoint = Some(self.config.join.servers[index].clone());
                 self.stage = Stage::Entering;
                 let attach = self.session.attach(self.now, VIDEOROOM_PLUGIN);
                 self.request(attach, Pending::AttachRoom);
@@ -781,7 +770,7 @@ impl ClassMachine {
             }
             (Pending::AttachRoom, SessionEvent::Attached { handle, .. }) => {
                 self.room_handle = Some(handle);
-                let join = Join::Publisher { room: self.config.room, display: self.config.name.clone(), pin: self.config.pin.clone() };
+                let join = Join::Publisher { room: self.config.join.room, display: self.config.join.name.clone(), pin: self.config.join.pin.clone() };
                 self.videoroom(handle, VideoRoomRequest::Join(join), None, Pending::JoinRoom);
             }
             (Pending::JoinRoom, SessionEvent::Replied { data, .. }) => self.joined_room(VideoRoomEvent::from_plugin_data(&data)),
@@ -820,7 +809,7 @@ impl ClassMachine {
             // Full, timed out, closed: another round may do.
             other => {
                 if let Stage::Entering = self.stage {
-                    let index = self.config.servers.iter().position(|s| Some(s) == self.endpoint.as_ref()).unwrap_or(0);
+                    let index = self.config.join.servers.iter().position(|s| Some(s) == self.endpoint.as_ref()).unwrap_or(0);
                     self.stage = Stage::Connecting { index, deadline: self.now };
                 }
                 self.server_failed(other);
@@ -831,14 +820,14 @@ impl ClassMachine {
     fn joined_room(&mut self, event: VideoRoomEvent) {
         let (id, private_id, publishers, attendees) = match event {
             VideoRoomEvent::Joined { id, private_id, publishers, attendees, .. } => (ParticipantId(id), private_id, publishers, attendees),
-            VideoRoomEvent::Error { code, reason } => return self.entry_failed(room_error(self.config.room, code, reason)),
+            VideoRoomEvent::Error { code, reason } => return self.entry_failed(room_error(self.config.join.room, code, reason)),
             other => return self.entry_failed(JoinError::Refused { reason: format!("unexpected answer to join: {other:?}") }),
         };
         let endpoint = self.endpoint.clone().unwrap_or_default();
         info!(%id, %endpoint, "joined");
         self.private_id = private_id;
         self.stage = Stage::InClass;
-        let me = Participant { id, name: self.config.name.clone() };
+        let me = Participant { id, name: self.config.join.name.clone() };
         let first = self.me.is_none();
         self.me = Some(me.clone());
         // Who is here now: those gone while we were away have left.
@@ -1057,7 +1046,7 @@ impl ClassMachine {
             return;
         };
         let handle = *handle;
-        let (room, private_id, pin) = (self.config.room, self.private_id, self.config.pin.clone());
+        let (room, private_id, pin) = (self.config.join.room, self.private_id, self.config.join.pin.clone());
         let sub = self.subscriptions.get_mut(&key).expect("found above");
         sub.handle = Some(handle);
         sub.step = SubStep::Join;

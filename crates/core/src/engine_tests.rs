@@ -39,12 +39,14 @@ fn answer(text: &str, session: u64, publishers: &Value) -> Vec<String> {
 
 fn config(seed: u64) -> ClassConfig {
     ClassConfig {
-        servers: vec!["ws://a".into()],
-        room: 1234,
-        name: "Élève".into(),
-        pin: None,
-        connect_timeout: Duration::from_secs(4),
-        give_up_after: Duration::from_secs(600),
+        join: JoinOptions {
+            servers: vec!["ws://a".into()],
+            room: 1234,
+            name: "Élève".into(),
+            pin: None,
+            connect_timeout: Duration::from_secs(4),
+            give_up_after: Duration::from_secs(600),
+        },
         audio: false,
         video: false,
         screen: false,

@@ -102,17 +102,13 @@ pub async fn join(
     sink: Arc<dyn RemoteMediaSink>,
 ) -> Result<(ClassHandle, mpsc::UnboundedReceiver<ClassEvent>), JoinError> {
     let span = info_span!("class", room = options.room, name = %options.name);
+    let connect_timeout = options.connect_timeout;
     let config = ClassConfig {
-        servers: options.servers.clone(),
-        room: options.room,
-        name: options.name.clone(),
-        pin: options.pin.clone(),
-        connect_timeout: options.connect_timeout,
-        give_up_after: options.give_up_after,
         audio: media.audio.is_some(),
         video: media.video.is_some(),
         screen: media.screen.is_some(),
         seed: rand::random(),
+        join: options,
     };
     let media = Arc::new(ClassMedia {
         audio: media.audio.map(SharedAudio::new),
@@ -122,7 +118,7 @@ pub async fn join(
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
     let (joined_tx, joined_rx) = oneshot::channel();
-    let driver = Driver::new(config, connector, peers, media, sink, events_tx, options.connect_timeout);
+    let driver = Driver::new(config, connector, peers, media, sink, events_tx, connect_timeout);
     let task = tokio::spawn(driver.run(commands_rx, joined_tx).instrument(span));
     match joined_rx.await {
         Ok(Ok((me, endpoint))) => Ok((ClassHandle { me, endpoint, commands: commands_tx, task }, events_rx)),
