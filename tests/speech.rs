@@ -81,6 +81,11 @@ fn speak_and_listen(phrase: &str, headphones: bool) -> serde_json::Value {
     }
     let playback = listener.lines.iter().find_map(|l| l.get("playback")).expect("the listener reports its playback");
     eprintln!("playback: {playback}");
+    let capture = speaker.lines.iter().find_map(|l| l.get("capture")).expect("the speaker reports its capture");
+    eprintln!("capture: {capture}");
+    for jump in speaker.stderr.lines().filter(|l| l.contains("a jump in the sound")) {
+        eprintln!("speaker: {jump}");
+    }
     assert_eq!(playback["device"], "vspk", "played through the chosen output");
     let result = compare_speech(&said, &heard);
     eprintln!("speech through microphone, Janus and speakers (far-end sound in headphones: {headphones}): {result}");

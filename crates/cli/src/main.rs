@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use estrade_core::peer::{LocalMedia, RemoteMediaSink};
-use estrade_devices::{Camera, Microphone, Screen, Speaker, SCREEN_FPS};
+use estrade_devices::{Camera, Microphone, MicrophoneStats, Screen, Speaker, SCREEN_FPS};
 use estrade_media::voice::{SharedVoiceProcessor, VoiceSettings};
 use estrade_core::discovery::DiscoveryError;
 use estrade_core::{ClassEvent, ClassInvite, InviteError, JoinOptions, UserMessage};
@@ -338,12 +338,15 @@ fn open_screen(which: Option<&str>) -> anyhow::Result<Box<dyn estrade_media::Vid
     Ok(Box::new(Screen::open(which, SCREEN_FPS).map_err(device_error)?))
 }
 
-fn local_media(args: &JoinArgs, voice: Option<&SharedVoiceProcessor>) -> anyhow::Result<LocalMedia> {
+/// The media to send, and the microphone's counters when one is sent.
+fn local_media(args: &JoinArgs, voice: Option<&SharedVoiceProcessor>) -> anyhow::Result<(LocalMedia, Option<MicrophoneStats>)> {
+    let mut capture = None;
     let audio: Option<Box<dyn estrade_media::AudioSource>> = match &args.send_audio {
         AudioChoice::Tone(hz) => Some(Box::new(ToneSource::new(*hz))),
         AudioChoice::Wav(path) => Some(Box::new(WavSource::open(path)?)),
         AudioChoice::Mic(device) => {
             let mic = Microphone::open(device.as_deref(), voice.cloned(), device_notices()).map_err(device_error)?;
+            capture = Some(mic.stats());
             Some(Box::new(mic))
         }
         AudioChoice::None => None,
@@ -360,7 +363,7 @@ fn local_media(args: &JoinArgs, voice: Option<&SharedVoiceProcessor>) -> anyhow:
         Some(which) if args.share_after.is_none() => Some(open_screen(which.as_deref())?),
         _ => None,
     };
-    Ok(LocalMedia { audio, video, screen })
+    Ok((LocalMedia { audio, video, screen }, capture))
 }
 
 /// When the screen share starts and stops, for `--share-after` and `--share-for`.
@@ -431,7 +434,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
     // One voice processor for the call, when a microphone is sent: the
     // speakers feed it what they play, so the microphone's echo can be removed.
     let voice = matches!(args.send_audio, AudioChoice::Mic(_)).then(|| SharedVoiceProcessor::start(voice_settings(&args)));
-    let media = local_media(&args, voice.as_ref())?;
+    let (media, capture) = local_media(&args, voice.as_ref())?;
     let mut share_plan = SharePlan::new(&args, media.screen.is_some());
     let recorder = Arc::new(record::Recorder::new(args.record.clone()).context("cannot prepare the recording folder")?);
     let speaker = match &args.play {
@@ -535,6 +538,9 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
     recorder.finish()?;
     if let Some(speaker) = speaker {
         record::print_json(&serde_json::json!({"playback": speaker.stats()}));
+    }
+    if let Some(capture) = capture {
+        record::print_json(&serde_json::json!({"capture": capture.snapshot()}));
     }
     Ok(exit)
 }

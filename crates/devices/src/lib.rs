@@ -18,6 +18,6 @@ mod stream;
 pub use audio::{list_audio, AudioDeviceInfo, AudioDevices};
 pub use camera::{list_cameras, Camera, CameraInfo};
 pub use error::{DeviceError, DeviceKind, DeviceNotice, Notify};
-pub use microphone::{Microphone, MicrophoneLevel};
+pub use microphone::{CaptureStats, Microphone, MicrophoneLevel, MicrophoneStats};
 pub use screen::{list_shareable, Screen, ShareableInfo, SCREEN_FPS};
 pub use speaker::{PlaybackStats, Speaker};

@@ -255,16 +255,18 @@ impl SharedVoiceProcessor {
     }
 
     /// See [`VoiceProcessor::process_capture`]. Left as captured if the voice
-    /// thread does not answer in time.
-    pub fn process_capture(&self, samples: &mut [i16]) {
+    /// thread does not answer in time; returns whether it was processed.
+    pub fn process_capture(&self, samples: &mut [i16]) -> bool {
         let (reply, answer) = mpsc::sync_channel(1);
         if self.jobs.send(Job::Capture(samples.to_vec(), reply)).is_err() {
-            return;
+            return false;
         }
-        if let Ok(processed) = answer.recv_timeout(CAPTURE_PATIENCE) {
-            if processed.len() == samples.len() {
+        match answer.recv_timeout(CAPTURE_PATIENCE) {
+            Ok(processed) if processed.len() == samples.len() => {
                 samples.copy_from_slice(&processed);
+                true
             }
+            _ => false,
         }
     }
 
@@ -304,7 +306,7 @@ mod tests {
         let mut x: Vec<i16> = (0..960).map(|i| i as i16).collect();
         let before = x.clone();
         shared.analyze_render(&[0; 960]);
-        shared.process_capture(&mut x);
+        assert!(shared.process_capture(&mut x), "answered in time");
         assert_eq!(x, before, "off: untouched");
         shared.set_settings(VoiceSettings::default());
         let mut loud = vec![8_000i16; 960];

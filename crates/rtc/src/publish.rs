@@ -323,7 +323,10 @@ fn pull_audio(mut source: Box<dyn AudioSource>, mut encoder: OpusEncoder, stop: 
         match due.checked_duration_since(now) {
             Some(wait) => std::thread::sleep(wait),
             // Far behind (the machine was suspended): start the clock again rather than burst.
-            None if now - due > AUDIO_FRAME * 5 => due = now,
+            None if now - due > AUDIO_FRAME * 5 => {
+                tracing::warn!(behind_ms = (now - due).as_millis(), "the audio clock fell behind; starting it again (a jump in the sound)");
+                due = now;
+            }
             None => {}
         }
         due += AUDIO_FRAME;
@@ -331,7 +334,7 @@ fn pull_audio(mut source: Box<dyn AudioSource>, mut encoder: OpusEncoder, stop: 
         match encoder.encode(&frame) {
             Ok(packet) => {
                 if tx.try_send(packet).is_err() && !tx.is_closed() {
-                    tracing::debug!("the audio writer is behind; dropping a frame");
+                    tracing::warn!("the audio writer is behind; dropping a frame (a jump in the sound)");
                 }
             }
             Err(e) => tracing::warn!(error = %e, "dropping an audio frame that failed to encode"),
