@@ -21,7 +21,8 @@
 //! - the session is gone (Janus restarted, the server died, the claim was
 //!   refused): a new session on the first server that answers, in the order
 //!   given, then rejoin, republish from the class's own media and resubscribe.
-//!   Between rounds over every server, [`REJOIN_BACKOFF`] with full jitter, so
+//!   Rounds over every server in the slotted windows of [`REJOIN_BACKOFF`]
+//!   (each client at its own phase of every window, [`crate::backoff`]), so
 //!   a whole class (or ten thousand of them) does not come back in one wave.
 //!
 //! A leave, or a class closed on the server, never reconnects.
@@ -39,7 +40,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tracing::{debug, info, warn};
 
-use crate::backoff::Backoff;
+use crate::backoff::{Backoff, Phase};
 use crate::peer::{PeerError, PeerEvent, PeerEventKind, Renegotiation};
 use crate::{ClassEvent, Disconnect, JoinError, JoinOptions, MediaKind, Participant, ParticipantId, ReconnectLevel, ShareError, VideoFeed};
 
@@ -328,6 +329,8 @@ struct Recovery {
     /// Rejoin: rounds over every server that failed so far.
     round: u32,
     attempt: u32,
+    /// Where this client tries in each window of the outage (see [`crate::backoff`]).
+    phase: Phase,
 }
 
 /// The class, sans I/O. See the module documentation.
@@ -527,7 +530,7 @@ impl ClassMachine {
                 self.join_failed(error);
             }
             Some(r) => {
-                let delay = REJOIN_BACKOFF.delay(r.round, Duration::ZERO, &mut self.rng);
+                let delay = REJOIN_BACKOFF.next_wait(r.round, r.phase, Duration::ZERO);
                 r.round += 1;
                 debug!(round = r.round, delay_ms = delay.as_millis() as u64, "every server failed; waiting");
                 self.stage = Stage::Waiting { until: self.now + delay };
@@ -597,8 +600,10 @@ impl ClassMachine {
     fn claim(&mut self, reason: String) {
         warn!(%reason, endpoint = ?self.endpoint, "link to the server lost; claiming the session back");
         self.session.link_lost();
-        self.recovery = Some(Recovery { since: self.now, level: ReconnectLevel::Claim, round: 0, attempt: 0 });
-        self.claim_attempt(1);
+        let phase = Phase::random(&mut self.rng);
+        self.recovery = Some(Recovery { since: self.now, level: ReconnectLevel::Claim, round: 0, attempt: 0, phase });
+        // Not at once: a whole class (or every class behind one proxy) was cut together.
+        self.stage = Stage::Claiming { attempt: 0, retry_at: Some(self.now + RECLAIM_BACKOFF.first_wait(phase)), link_open: false };
     }
 
     fn claim_attempt(&mut self, attempt: u32) {
@@ -612,8 +617,8 @@ impl ClassMachine {
     }
 
     fn next_claim(&mut self, attempt: u32) {
-        let since = self.recovery.map_or(self.now, |r| r.since);
-        let wait = RECLAIM_BACKOFF.delay(attempt - 1, Duration::ZERO, &mut self.rng);
+        let Some(Recovery { since, phase, .. }) = self.recovery else { return };
+        let wait = RECLAIM_BACKOFF.next_wait(attempt.saturating_sub(1), phase, Duration::ZERO);
         if self.now + wait >= since + RECLAIM_WINDOW {
             return self.rejoin(format!("the session could not be claimed back within {} s", RECLAIM_WINDOW.as_secs()));
         }
@@ -629,11 +634,10 @@ impl ClassMachine {
         warn!(%reason, "the session is gone; joining the class again");
         self.drop_session();
         let since = self.recovery.map_or(self.now, |r| r.since);
-        self.recovery = Some(Recovery { since, level: ReconnectLevel::Rejoin, round: 0, attempt: 0 });
+        let phase = Phase::random(&mut self.rng);
+        self.recovery = Some(Recovery { since, level: ReconnectLevel::Rejoin, round: 0, attempt: 0, phase });
         // Spread from the first attempt: a whole class lost its server at once.
-        let delay = REJOIN_BACKOFF.delay(0, Duration::ZERO, &mut self.rng);
-        self.recovery.as_mut().expect("just set").round = 1;
-        self.stage = Stage::Waiting { until: self.now + delay };
+        self.stage = Stage::Waiting { until: self.now + REJOIN_BACKOFF.first_wait(phase) };
     }
 
     /// Forgets the session's handles and peer connections (the class's own
