@@ -308,6 +308,7 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
     }
     let options = JoinOptions {
         servers: servers.endpoints,
+        directory: ctx.discovery.directory(&invite.server),
         room: invite.room,
         name: name.clone(),
         pin: pin.as_ref().map(|p| p.expose().clone()),

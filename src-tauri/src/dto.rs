@@ -78,6 +78,7 @@ impl From<JoinError> for AppError {
             JoinError::TimedOut(_) => ErrorCode::TimedOut,
             JoinError::ConnectionLost { .. } => ErrorCode::ConnectionLost,
             JoinError::Media { .. } => ErrorCode::Media,
+            JoinError::Discovery(_) => ErrorCode::Discovery,
             _ => ErrorCode::Refused,
         };
         Self { code, message: e.user_message().into() }

@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 use estrade_core::peer::{LocalMedia, RemoteMediaSink};
 use estrade_devices::{Camera, Microphone, MicrophoneStats, Screen, Speaker, SCREEN_FPS};
 use estrade_media::voice::{SharedVoiceProcessor, VoiceSettings};
-use estrade_core::discovery::DiscoveryError;
+use estrade_core::discovery::{DiscoveryError, ServerDirectory};
 use estrade_core::{ClassEvent, ClassInvite, InviteError, JoinOptions, UserMessage};
 use estrade_media::pattern::TestPattern;
 use estrade_media::{MediaSwitch, ToneSource, WavSource};
@@ -452,7 +452,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
         Ok(trust) => trust,
         Err(e) => return Ok(join_failed(&e.to_string(), &e.user_message())),
     };
-    let (invite, servers) = match find_class(&args, &trust).await {
+    let (invite, servers, directory) = match find_class(&args, &trust).await {
         Ok(found) => found,
         Err(ClassNotFound::Invite(e)) => return Ok(join_failed(&e.to_string(), &e.user_message())),
         Err(ClassNotFound::Discovery(e)) => return Ok(join_failed(&e.to_string(), &e.user_message())),
@@ -460,6 +460,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<ExitCode> {
     let room = invite.room;
     let options = JoinOptions {
         servers: servers.endpoints.clone(),
+        directory,
         room,
         name: args.name.clone(),
         pin: args.pin.clone(),
@@ -564,7 +565,8 @@ enum ClassNotFound {
 
 /// Reads `--server` (and `--room`) and finds the class's servers: a class
 /// link or a domain is looked up in the school's discovery document.
-async fn find_class(args: &JoinArgs, trust: &TlsTrust) -> Result<(ClassInvite, ClassServers), ClassNotFound> {
+/// Also returns where to ask for the servers again before a rejoin.
+async fn find_class(args: &JoinArgs, trust: &TlsTrust) -> Result<(ClassInvite, ClassServers, Option<Arc<dyn ServerDirectory>>), ClassNotFound> {
     let (server, named) = ClassInvite::parse_class_or_server(&args.server).map_err(ClassNotFound::Invite)?;
     let room = match (named, args.room) {
         (Some(named), Some(room)) if named != room => {
@@ -598,7 +600,8 @@ async fn find_class(args: &JoinArgs, trust: &TlsTrust) -> Result<(ClassInvite, C
         }
         record::print_json(&event);
     }
-    Ok((invite, servers))
+    let directory = discovery.directory(&invite.server);
+    Ok((invite, servers, directory))
 }
 
 /// Ctrl-C, or SIGTERM from a script.

@@ -9,7 +9,7 @@
 //!   doubles with each failure, up to a cap. For one thing failing on its own
 //!   (a subscription).
 //! - [`Backoff::first_wait`] and [`Backoff::next_wait`], *slotted*: an outage
-//!   is cut into windows that double up to the cap, and each client tries
+//!   is cut into windows that grow up to the cap, and each client tries
 //!   once per window, always at the same fraction of it (its [`Phase`], drawn
 //!   once per outage). For a herd that lost its server together. Full jitter
 //!   redraws every wait, so the clients whose ceiling is still small are the
@@ -31,10 +31,12 @@ use std::time::Duration;
 use rand::Rng;
 
 /// The shape of the wait between rounds of attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
     /// The ceiling of the first wait.
     pub base: Duration,
+    /// What the ceiling is multiplied by after each failure (2: doubling).
+    pub growth: f64,
     /// The ceiling never grows past this.
     pub cap: Duration,
 }
@@ -44,16 +46,20 @@ impl Default for Backoff {
     /// server, and a server with 10 000 clients sees under 200 arrivals a
     /// second once the window is fully open.
     fn default() -> Self {
-        Self { base: Duration::from_secs(1), cap: Duration::from_secs(60) }
+        Self { base: Duration::from_secs(1), growth: 2.0, cap: Duration::from_secs(60) }
     }
 }
 
 impl Backoff {
     /// The ceiling of the wait after `round` failed rounds (0: the first
-    /// failure): `base * 2^round`, at most `cap`.
+    /// failure): `base * growth^round`, at most `cap`.
     pub fn ceiling(&self, round: u32) -> Duration {
-        let factor = 1u32.checked_shl(round.min(31)).unwrap_or(u32::MAX);
-        self.base.saturating_mul(factor).min(self.cap)
+        let secs = self.base.as_secs_f64() * self.growth.powi(round.min(1024) as i32);
+        if secs.is_finite() && secs < self.cap.as_secs_f64() {
+            Duration::from_secs_f64(secs)
+        } else {
+            self.cap
+        }
     }
 
     /// The wait from the loss to the first attempt of an outage: `phase` of
@@ -135,7 +141,7 @@ mod tests {
     /// floor at half the window) fails this.
     #[test]
     fn a_herd_is_spread_flat_over_the_window() {
-        let b = Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(30) };
+        let b = Backoff { base: Duration::from_secs(1), growth: 2.0, cap: Duration::from_secs(30) };
         let mut rng = StdRng::seed_from_u64(20_210_426);
         let n = 10_000;
         let round = 4; // a 16 s window
@@ -162,7 +168,7 @@ mod tests {
     /// the windows double up to the cap.
     #[test]
     fn a_phase_is_kept_across_the_windows() {
-        let b = Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(4) };
+        let b = Backoff { base: Duration::from_secs(1), growth: 2.0, cap: Duration::from_secs(4) };
         let phase = Phase(0.25);
         let mut at = b.first_wait(phase);
         let mut times = vec![at];
@@ -181,7 +187,7 @@ mod tests {
     /// mean (full jitter's redrawn waits put 3.8x in the first second).
     #[test]
     fn a_herd_on_slotted_waits_comes_back_flat_whenever_the_server_returns() {
-        let b = Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(15) };
+        let b = crate::engine::REJOIN_BACKOFF;
         let mut rng = StdRng::seed_from_u64(20_210_426);
         let n = 10_000;
         let phases: Vec<Phase> = (0..n).map(|_| Phase::random(&mut rng)).collect();

@@ -255,6 +255,28 @@ pub fn parse_cache_control(value: &str) -> Option<u64> {
     max_age
 }
 
+/// A class's servers as its school lists them now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerList {
+    /// Signaling URLs, best first.
+    pub endpoints: Vec<String>,
+    /// The least wait between two rounds over every server when all are
+    /// down (the document's `retry_after_s`).
+    pub retry_after: Duration,
+}
+
+/// Where a class's servers are listed: asked again before each round of a
+/// rejoin, so that a class whose server moved follows it, and never goes
+/// back to one the school no longer lists.
+#[async_trait::async_trait]
+pub trait ServerDirectory: Send + Sync {
+    /// The servers to try. With `refresh`, every server of the last list
+    /// failed: ask the school again even if its document is still within its
+    /// time to live (the kept copy stands in, within its `max_stale_s`, only
+    /// if the school cannot answer).
+    async fn servers(&self, refresh: bool) -> Result<ServerList, DiscoveryError>;
+}
+
 /// Why the school's servers could not be found. Each says whether retrying helps.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -41,6 +41,7 @@ use rand::SeedableRng;
 use tracing::{debug, info, warn};
 
 use crate::backoff::{Backoff, Phase};
+use crate::discovery::{DiscoveryError, ServerList};
 use crate::peer::{PeerError, PeerEvent, PeerEventKind, Renegotiation};
 use crate::{ClassEvent, Disconnect, JoinError, JoinOptions, MediaKind, Participant, ParticipantId, ReconnectLevel, ShareError, VideoFeed};
 
@@ -50,10 +51,14 @@ use crate::{ClassEvent, Disconnect, JoinError, JoinOptions, MediaKind, Participa
 pub const RECLAIM_WINDOW: Duration = Duration::from_secs(10);
 /// The wait between claim attempts: short, since the server is alive and the
 /// window is short, and jittered so a whole class cut at once is spread.
-pub const RECLAIM_BACKOFF: Backoff = Backoff { base: Duration::from_millis(250), cap: Duration::from_secs(2) };
-/// The wait between rounds of rejoin attempts over every server: the first
-/// round within half a second of the loss (spread), then doubling to 15 s.
-pub const REJOIN_BACKOFF: Backoff = Backoff { base: Duration::from_millis(500), cap: Duration::from_secs(15) };
+pub const RECLAIM_BACKOFF: Backoff = Backoff { base: Duration::from_millis(250), growth: 2.0, cap: Duration::from_secs(2) };
+/// The windows of rejoin attempts over every server: the first within half a
+/// second of the loss, then growing by half to 15 s. Not doubling: a client
+/// tries once per window, so the last of a class comes back up to a whole
+/// window after its server (doubling left one of four clients 7.4 s behind a
+/// restarted Janus; growing by half, the windows reach 15 s within a minute
+/// all the same).
+pub const REJOIN_BACKOFF: Backoff = Backoff { base: Duration::from_millis(500), growth: 1.5, cap: Duration::from_secs(15) };
 /// How long leaving may wait for the server's goodbye before closing anyway.
 pub const LEAVE_GRACE: Duration = Duration::from_secs(2);
 
@@ -176,6 +181,8 @@ pub enum Input<'a> {
     Command(Command),
     /// The instant from [`ClassMachine::poll_timeout`] has come.
     Timeout,
+    /// The answer to [`Output::Resolve`].
+    Resolved(Result<ServerList, DiscoveryError>),
 }
 
 /// What the driver must do, from [`ClassMachine::poll_output`].
@@ -186,6 +193,14 @@ pub enum Output {
     Connect {
         /// The signaling address.
         endpoint: String,
+    },
+    /// Ask the class's [`crate::discovery::ServerDirectory`] for its
+    /// servers (with `refresh`: every server listed last failed), then feed
+    /// [`Input::Resolved`]. Only before a round of a rejoin, and only when
+    /// the join options have a directory.
+    Resolve {
+        /// Ask the school again even if its document is still fresh.
+        refresh: bool,
     },
     /// Drop the link.
     CloseLink,
@@ -311,6 +326,8 @@ enum Stage {
     Connecting { index: usize, deadline: Instant },
     /// Between rounds of rejoin attempts.
     Waiting { until: Instant },
+    /// Before a round of a rejoin: asking where the class's servers are now.
+    Resolving,
     /// The session exists; attaching and joining the room.
     Entering,
     InClass,
@@ -346,6 +363,13 @@ pub struct ClassMachine {
     private_id: Option<u64>,
     room_handle: Option<u64>,
     endpoint: Option<String>,
+    /// The servers to try, best first: the join's, then as the directory
+    /// lists them before each round of a rejoin.
+    servers: Vec<String>,
+    /// The least wait between rounds, from the school's document.
+    retry_floor: Duration,
+    /// Servers that failed since the class was cut: tried last.
+    down: Vec<String>,
     recovery: Option<Recovery>,
     /// Why the last server attempt failed (for the join's error).
     last_failure: Option<JoinError>,
@@ -386,6 +410,9 @@ impl ClassMachine {
             private_id: None,
             room_handle: None,
             endpoint: None,
+            servers: config.join.servers.clone(),
+            retry_floor: Duration::ZERO,
+            down: Vec::new(),
             recovery: None,
             last_failure: None,
             requests: HashMap::new(),
@@ -405,7 +432,7 @@ impl ClassMachine {
             now,
             config,
         };
-        if machine.config.join.servers.is_empty() {
+        if machine.servers.is_empty() {
             machine.join_failed(JoinError::BadAddress { address: String::new(), reason: "no server to connect to".into() });
         } else {
             machine.try_server(0);
@@ -441,6 +468,7 @@ impl ClassMachine {
             Input::Peer(event) => self.peer_event(event),
             Input::Command(command) => self.command(command),
             Input::Timeout => self.timeout(),
+            Input::Resolved(result) => self.resolved(result),
         }
         self.pump_session();
     }
@@ -456,11 +484,11 @@ impl ClassMachine {
             Stage::Connecting { deadline, .. } | Stage::Leaving { deadline } => Some(deadline),
             Stage::Waiting { until } => Some(until),
             Stage::Claiming { retry_at, .. } => retry_at,
-            Stage::Entering | Stage::InClass | Stage::Over => None,
+            Stage::Entering | Stage::InClass | Stage::Resolving | Stage::Over => None,
         };
         let give_up = self.recovery.map(|r| r.since + self.config.join.give_up_after);
         let retry = self.retry_subscription.values().map(|&(_, at)| at).min();
-        let session = if matches!(self.stage, Stage::Over | Stage::Waiting { .. }) {
+        let session = if self.offline() {
             None
         } else {
             match self.session.poll_output() {
@@ -473,6 +501,80 @@ impl ClassMachine {
     }
 
     // ----- the link and the session -----
+
+    /// No link and no session: between rounds, asking for the servers, or over.
+    fn offline(&self) -> bool {
+        matches!(self.stage, Stage::Over | Stage::Waiting { .. } | Stage::Resolving)
+    }
+
+    /// A round of a rejoin over every server: first where they are now, if
+    /// the class has a directory to ask.
+    fn start_round(&mut self) {
+        if self.config.join.directory.is_some() {
+            let refresh = self.recovery.is_some_and(|r| r.round > 0);
+            self.stage = Stage::Resolving;
+            self.outputs.push_back(Output::Resolve { refresh });
+            return;
+        }
+        self.try_round();
+    }
+
+    /// The directory answered: its list replaces ours (a server it no longer
+    /// lists is never tried again), then the round begins.
+    fn resolved(&mut self, result: Result<ServerList, DiscoveryError>) {
+        if self.stage != Stage::Resolving {
+            return debug!("a server list that is no longer wanted");
+        }
+        match result {
+            Ok(list) => {
+                if list.endpoints != self.servers {
+                    info!(endpoints = ?list.endpoints, "the school lists other servers now");
+                }
+                self.servers = list.endpoints;
+                self.retry_floor = list.retry_after;
+            }
+            Err(error) => {
+                warn!(%error, "the school's list of servers could not be had again");
+                let wait = match &error {
+                    DiscoveryError::Unavailable { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                if let Some(wait) = wait {
+                    self.retry_floor = self.retry_floor.max(wait);
+                }
+                if matches!(error, DiscoveryError::Expired { .. }) {
+                    // Past its max_stale_s, the list we had may not be used either.
+                    self.servers.clear();
+                }
+                self.last_failure = Some(JoinError::Discovery(error));
+            }
+        }
+        self.try_round();
+    }
+
+    /// Tries the servers in order, those that failed since the cut last.
+    fn try_round(&mut self) {
+        if self.servers.is_empty() {
+            return self.round_failed();
+        }
+        let down = std::mem::take(&mut self.down);
+        self.servers.sort_by_key(|s| down.contains(s));
+        self.down = down;
+        self.try_server(0);
+    }
+
+    /// Every server failed: wait for this client's moment of the next window.
+    fn round_failed(&mut self) {
+        let floor = self.retry_floor;
+        let Some(r) = self.recovery.as_mut() else {
+            let error = self.last_failure.take().unwrap_or(JoinError::BadAddress { address: String::new(), reason: "no server to connect to".into() });
+            return self.join_failed(error);
+        };
+        let delay = REJOIN_BACKOFF.next_wait(r.round, r.phase, floor);
+        r.round += 1;
+        debug!(round = r.round, delay_ms = delay.as_millis() as u64, "every server failed; waiting");
+        self.stage = Stage::Waiting { until: self.now + delay };
+    }
 
     fn emit(&mut self, event: ClassEvent) {
         debug!(?event, "class event");
@@ -502,7 +604,7 @@ impl ClassMachine {
 
     /// Asks for a link to `servers[index]`.
     fn try_server(&mut self, index: usize) {
-        let endpoint = self.config.join.servers[index].clone();
+        let endpoint = self.servers[index].clone();
         if let Some(r) = self.recovery.as_mut() {
             r.attempt += 1;
             let (level, attempt) = (r.level, r.attempt);
@@ -515,27 +617,19 @@ impl ClassMachine {
     /// The server being tried failed: the next one, or the next round.
     fn server_failed(&mut self, error: JoinError) {
         let Stage::Connecting { index, .. } = self.stage else { return };
-        let endpoint = &self.config.join.servers[index];
+        let endpoint = self.servers[index].clone();
         warn!(%endpoint, %error, "server not answering");
+        if !self.down.contains(&endpoint) {
+            self.down.push(endpoint);
+        }
         self.requests.clear();
         self.outputs.push_back(Output::CloseLink);
         let fatal = matches!(error, JoinError::BadAddress { .. });
         self.last_failure = Some(error);
-        if index + 1 < self.config.join.servers.len() && !fatal {
+        if index + 1 < self.servers.len() && !fatal {
             return self.try_server(index + 1);
         }
-        match self.recovery.as_mut() {
-            None => {
-                let error = self.last_failure.take().expect("just set");
-                self.join_failed(error);
-            }
-            Some(r) => {
-                let delay = REJOIN_BACKOFF.next_wait(r.round, r.phase, Duration::ZERO);
-                r.round += 1;
-                debug!(round = r.round, delay_ms = delay.as_millis() as u64, "every server failed; waiting");
-                self.stage = Stage::Waiting { until: self.now + delay };
-            }
-        }
+        self.round_failed();
     }
 
     fn link_opened(&mut self) {
@@ -561,6 +655,9 @@ impl ClassMachine {
             Stage::Claiming { attempt, .. } => {
                 if let JoinError::NotListening { .. } = error {
                     // The server program is gone, and our session with it.
+                    if let Some(endpoint) = self.endpoint.clone() {
+                        self.down.push(endpoint);
+                    }
                     return self.rejoin(format!("the server is gone ({error})"));
                 }
                 debug!(attempt, %error, "claim attempt: cannot connect");
@@ -585,13 +682,13 @@ impl ClassMachine {
                 self.next_claim(attempt);
             }
             Stage::Leaving { .. } => self.finish(),
-            Stage::Waiting { .. } | Stage::Over => {}
+            Stage::Waiting { .. } | Stage::Resolving | Stage::Over => {}
         }
     }
 
     fn connecting_endpoint(&self) -> String {
         match self.stage {
-            Stage::Connecting { index, .. } => self.config.join.servers[index].clone(),
+            Stage::Connecting { index, .. } => self.servers[index].clone(),
             _ => self.endpoint.clone().unwrap_or_default(),
         }
     }
@@ -686,12 +783,12 @@ impl ClassMachine {
                 let secs = self.config.join.connect_timeout.as_secs();
                 return self.server_failed(JoinError::Unreachable { address, reason: format!("no answer within {secs} s") });
             }
-            Stage::Waiting { until } if now >= until => return self.try_server(0),
+            Stage::Waiting { until } if now >= until => return self.start_round(),
             Stage::Claiming { attempt, retry_at: Some(at), .. } if now >= at => return self.claim_attempt(attempt + 1),
             Stage::Leaving { deadline } if now >= deadline => return self.finish(),
             _ => {}
         }
-        if !matches!(self.stage, Stage::Waiting { .. } | Stage::Over) {
+        if !self.offline() {
             self.session.handle_input(signaling::Input::Timeout(now));
         }
         if self.stage == Stage::InClass && self.retry_subscription.values().any(|&(_, at)| at <= now) {
@@ -701,7 +798,7 @@ impl ClassMachine {
 
     /// Drains the session machine's outputs.
     fn pump_session(&mut self) {
-        if matches!(self.stage, Stage::Over | Stage::Waiting { .. }) {
+        if self.offline() {
             return;
         }
         loop {
@@ -715,7 +812,7 @@ impl ClassMachine {
                 signaling::Output::Event(event) => self.session_event(event),
                 signaling::Output::Timeout(_) => break,
             }
-            if matches!(self.stage, Stage::Over | Stage::Waiting { .. }) {
+            if self.offline() {
                 return;
             }
         }
@@ -759,7 +856,7 @@ impl ClassMachine {
         match (pending, event) {
             (Pending::Create, SessionEvent::Created { .. }) => {
                 let Stage::Connecting { index, .. } = self.stage else { return };
-                self.endpoint = Some(self.config.join.servers[index].clone());
+                self.endpoint = Some(self.servers[index].clone());
                 self.stage = Stage::Entering;
                 let attach = self.session.attach(self.now, VIDEOROOM_PLUGIN);
                 self.request(attach, Pending::AttachRoom);
@@ -813,7 +910,7 @@ impl ClassMachine {
             // Full, timed out, closed: another round may do.
             other => {
                 if let Stage::Entering = self.stage {
-                    let index = self.config.join.servers.iter().position(|s| Some(s) == self.endpoint.as_ref()).unwrap_or(0);
+                    let index = self.servers.iter().position(|s| Some(s) == self.endpoint.as_ref()).unwrap_or(0);
                     self.stage = Stage::Connecting { index, deadline: self.now };
                 }
                 self.server_failed(other);
@@ -853,6 +950,7 @@ impl ClassMachine {
             }
         } else {
             self.next_job();
+            self.down.clear();
             if let Some(r) = self.recovery.take() {
                 let after = self.now - r.since;
                 info!(after_ms = after.as_millis() as u64, "back in class");
@@ -864,6 +962,7 @@ impl ClassMachine {
     fn claimed(&mut self) {
         let endpoint = self.endpoint.clone().unwrap_or_default();
         self.stage = Stage::InClass;
+        self.down.clear();
         if let Some(r) = self.recovery.take() {
             let after = self.now - r.since;
             info!(attempt = r.attempt, after_ms = after.as_millis() as u64, "session claimed back");

@@ -41,6 +41,7 @@ fn config(seed: u64) -> ClassConfig {
     ClassConfig {
         join: JoinOptions {
             servers: vec!["ws://a".into()],
+            directory: None,
             room: 1234,
             name: "Élève".into(),
             pin: None,
@@ -54,10 +55,32 @@ fn config(seed: u64) -> ClassConfig {
     }
 }
 
+/// A school's list of servers, as the directory would answer (`refresh`).
+type Listing = Box<dyn FnMut(bool) -> Result<ServerList, DiscoveryError>>;
+
+/// Never asked: the machine only needs to know that there is a directory;
+/// the test answers its [`Output::Resolve`] itself.
+struct AnsweredByTheTest;
+
+#[async_trait::async_trait]
+impl crate::discovery::ServerDirectory for AnsweredByTheTest {
+    async fn servers(&self, _refresh: bool) -> Result<ServerList, DiscoveryError> {
+        unreachable!("the machine never calls its directory")
+    }
+}
+
 /// One client: its machine, and what it did.
 struct Client {
     machine: ClassMachine,
     session: u64,
+    /// Servers down whatever `up` says.
+    dead: Vec<String>,
+    /// Answers [`Output::Resolve`].
+    listing: Option<Listing>,
+    /// Each `Resolve` asked for, in order (its `refresh`).
+    resolves: Vec<bool>,
+    /// Each server a link was asked to, in order.
+    tried: Vec<String>,
     connects: Vec<Instant>,
     events: Vec<ClassEvent>,
     peer_ops: Vec<PeerAction>,
@@ -66,7 +89,22 @@ struct Client {
 
 impl Client {
     fn new(seed: u64, now: Instant) -> Self {
-        Self { machine: ClassMachine::new(config(seed), now), session: 1000 + seed, connects: Vec::new(), events: Vec::new(), peer_ops: Vec::new(), finished: false }
+        Self::with_config(config(seed), seed, now)
+    }
+
+    fn with_config(config: ClassConfig, seed: u64, now: Instant) -> Self {
+        Self {
+            machine: ClassMachine::new(config, now),
+            session: 1000 + seed,
+            dead: Vec::new(),
+            listing: None,
+            resolves: Vec::new(),
+            tried: Vec::new(),
+            connects: Vec::new(),
+            events: Vec::new(),
+            peer_ops: Vec::new(),
+            finished: false,
+        }
     }
 
     /// Does what the machine asks, answering as the server would if `up`.
@@ -75,8 +113,19 @@ impl Client {
             match output {
                 Output::Connect { endpoint } => {
                     self.connects.push(now);
-                    let input = if up { Input::LinkOpened } else { Input::LinkFailed(JoinError::NotListening { address: endpoint }) };
+                    self.tried.push(endpoint.clone());
+                    let input = if up && !self.dead.contains(&endpoint) {
+                        Input::LinkOpened
+                    } else {
+                        Input::LinkFailed(JoinError::NotListening { address: endpoint })
+                    };
                     self.machine.handle_input(now, input);
+                }
+                Output::Resolve { refresh } => {
+                    self.resolves.push(refresh);
+                    let listing = self.listing.as_mut().expect("a directory answers");
+                    let answer = listing(refresh);
+                    self.machine.handle_input(now, Input::Resolved(answer));
                 }
                 Output::Transmit(text) if up => {
                     for reply in answer(&text, self.session, publishers) {
@@ -196,4 +245,93 @@ fn a_class_closed_on_the_server_is_not_rejoined() {
         other => panic!("expected the class lost, got {other:?}"),
     }
     assert_eq!(client.machine.poll_timeout(), None, "nothing more to do");
+}
+
+/// The seed's morning: the class's server dies, and the school now lists
+/// another. The class follows the school's list by itself: its kept copy (still
+/// fresh) first, then, every server of it down, the school asked again; the
+/// old server is never tried once the new list has replaced the one naming it.
+#[test]
+fn a_class_whose_server_moved_follows_the_school_list_and_never_goes_back() {
+    let t0 = Instant::now();
+    let none = json!([]);
+    let mut config = config(3);
+    config.join.directory = Some(std::sync::Arc::new(AnsweredByTheTest));
+    let mut client = Client::with_config(config, 3, t0);
+    client.pump(t0, true, &none);
+    assert_eq!(client.machine.state(), ConnectionState::Connected);
+    assert!(client.resolves.is_empty(), "the join used the servers it was given");
+    client.tried.clear();
+
+    // Server a dies; the school's document (kept, fresh) still lists it; a fetch lists only b.
+    client.dead = vec!["ws://a".into()];
+    client.listing = Some(Box::new(|refresh| {
+        let endpoints = if refresh { vec!["ws://b".to_owned()] } else { vec!["ws://a".to_owned()] };
+        Ok(ServerList { endpoints, retry_after: Duration::from_secs(1) })
+    }));
+    let dies = t0 + Duration::from_secs(1);
+    client.machine.handle_input(dies, Input::LinkClosed("server closed the connection".into()));
+    client.pump(dies, true, &none);
+    let mut now = dies;
+    while client.machine.state() != ConnectionState::Connected && now < dies + Duration::from_secs(30) {
+        now += Duration::from_millis(10);
+        client.tick(now, true, &none);
+    }
+    assert_eq!(client.machine.state(), ConnectionState::Connected, "back in class: {:?}", client.events);
+    let back = client.events.iter().find_map(|e| match e {
+        ClassEvent::Reconnected { level: ReconnectLevel::Rejoin, endpoint, after } => Some((endpoint.clone(), *after)),
+        _ => None,
+    });
+    let (endpoint, after) = back.expect("back by a rejoin");
+    assert_eq!(endpoint, "ws://b");
+    assert_eq!(client.resolves, [false, true], "the kept copy first, then the school asked again");
+    // a (the claim, then the first round of the kept list), then b only.
+    let first_b = client.tried.iter().position(|e| e == "ws://b").expect("b tried");
+    assert!(client.tried[first_b..].iter().all(|e| e == "ws://b"), "{:?}", client.tried);
+    // The document's retry_after_s (1 s) held between the two rounds.
+    assert!(after >= Duration::from_secs(1), "back after {after:?}");
+    eprintln!("back on the new server {after:?} after the old one died; tried {:?}", client.tried);
+}
+
+/// The school cannot be reached and its document is past its max_stale_s:
+/// the servers it listed are not used either; the class keeps asking, and is
+/// back once the school answers again.
+#[test]
+fn an_expired_school_list_is_not_used_while_the_school_is_asked_again() {
+    let t0 = Instant::now();
+    let none = json!([]);
+    let mut config = config(4);
+    config.join.directory = Some(std::sync::Arc::new(AnsweredByTheTest));
+    let mut client = Client::with_config(config, 4, t0);
+    client.pump(t0, true, &none);
+    client.tried.clear();
+    let answers = std::rc::Rc::new(std::cell::Cell::new(0u32));
+    let counted = std::rc::Rc::clone(&answers);
+    client.listing = Some(Box::new(move |_| {
+        counted.set(counted.get() + 1);
+        if counted.get() <= 3 {
+            let because = Box::new(DiscoveryError::Unreachable { domain: "ecole.test".into(), reason: "no route".into() });
+            Err(DiscoveryError::Expired { age: Duration::from_secs(90_000), because })
+        } else {
+            Ok(ServerList { endpoints: vec!["ws://a".into()], retry_after: Duration::ZERO })
+        }
+    }));
+    // Janus restarted: the session is gone (the claim is refused as not listening once).
+    client.dead = vec!["ws://a".into()];
+    let cut = t0 + Duration::from_secs(1);
+    client.machine.handle_input(cut, Input::LinkClosed("server closed the connection".into()));
+    client.pump(cut, true, &none);
+    let mut now = cut;
+    while answers.get() < 3 && now < cut + Duration::from_secs(30) {
+        now += Duration::from_millis(10);
+        client.tick(now, true, &none);
+    }
+    client.dead.clear();
+    let tried_while_expired = client.tried.len();
+    assert_eq!(tried_while_expired, 1, "only the claim, no server of the expired list: {:?}", client.tried);
+    while client.machine.state() != ConnectionState::Connected && now < cut + Duration::from_secs(60) {
+        now += Duration::from_millis(10);
+        client.tick(now, true, &none);
+    }
+    assert_eq!(client.machine.state(), ConnectionState::Connected, "{:?}", client.events);
 }

@@ -78,6 +78,10 @@ pub enum JoinError {
         /// Why.
         reason: String,
     },
+    /// The school's list of servers could not be had again while getting
+    /// the class back. Retrying may help (see [`crate::discovery::DiscoveryError::retry_may_help`]).
+    #[error("{0}")]
+    Discovery(crate::discovery::DiscoveryError),
 }
 
 impl JoinError {
@@ -116,6 +120,7 @@ impl JoinError {
                 "Le son ou la vidéo n'a pas pu démarrer. Redémarrez Estrade ; si cela continue, prévenez le service informatique.".to_owned(),
                 "Sound or video could not start. Restart Estrade; if it keeps happening, tell your IT support.".to_owned(),
             ),
+            JoinError::Discovery(e) => return e.user_message(),
         };
         UserMessage { fr, en }
     }

@@ -1,8 +1,11 @@
 //! What a class is made of, as the UI and the CLI see it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+
+use crate::discovery::ServerDirectory;
 
 /// Janus's id for a participant in a room (also the id of their feed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -104,6 +107,10 @@ pub struct JoinOptions {
     /// `wss://janus-a.ecole.example.fr/janus`. One that cannot be reached or
     /// does not answer is skipped for the next.
     pub servers: Vec<String>,
+    /// Where the servers are listed, asked again before each round of a
+    /// rejoin (the school's discovery document). `None`: `servers` are the
+    /// only ones (a direct link).
+    pub directory: Option<Arc<dyn ServerDirectory>>,
     /// The class (VideoRoom) number.
     pub room: u64,
     /// The name others will see.
@@ -124,6 +131,7 @@ impl std::fmt::Debug for JoinOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JoinOptions")
             .field("servers", &self.servers)
+            .field("rediscovers", &self.directory.is_some())
             .field("room", &self.room)
             .field("name", &self.name)
             .field("pin", &self.pin.as_ref().map(|_| "<redacted>"))

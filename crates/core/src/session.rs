@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tracing::{debug, info_span, Instrument};
 
 use crate::engine::{self, ClassConfig, ClassMachine, CommandId, Output, PeerAction, PeerOpId, PeerResult, SubscriptionId};
+use crate::discovery::{DiscoveryError, ServerDirectory, ServerList};
 use crate::link::{Connector, LinkEvent, SignalLink};
 use crate::peer::{LocalMedia, PeerError, PeerEvent, PeerEvents, PeerFactory, Publisher, RemoteMediaSink, Renegotiation, Subscriber};
 use crate::{ClassEvent, JoinError, JoinOptions, Participant, ShareError};
@@ -127,7 +128,8 @@ pub async fn join(
     }
 }
 
-type Connecting = Pin<Box<dyn Future<Output = Result<SignalLink, JoinError>> + Send>>;
+/// Work under way for the machine, polled in the driver's `select!`.
+type Underway<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Subscribed = (PeerOpId, SubscriptionId, Result<(Box<dyn Subscriber>, String), PeerError>);
 
 /// Does what the machine says, and tells it what happened.
@@ -140,7 +142,10 @@ struct Driver {
     media: Arc<ClassMedia>,
     events: mpsc::UnboundedSender<ClassEvent>,
     link: Option<SignalLink>,
-    connecting: Option<Connecting>,
+    connecting: Option<Underway<Result<SignalLink, JoinError>>>,
+    /// Where the class's servers are listed, when the join named a school.
+    directory: Option<Arc<dyn ServerDirectory>>,
+    resolving: Option<Underway<Result<ServerList, DiscoveryError>>>,
     /// Our publisher's operations, done one at a time by [`publisher_worker`].
     publisher_ops: mpsc::UnboundedSender<(PeerOpId, PeerAction)>,
     peer_done: mpsc::UnboundedReceiver<(PeerOpId, PeerResult)>,
@@ -161,6 +166,7 @@ enum Wake {
     Command(Option<Command>),
     Link(Option<LinkEvent>),
     Connected(Result<SignalLink, JoinError>),
+    Resolved(Result<ServerList, DiscoveryError>),
     PeerDone(PeerOpId, PeerResult),
     Subscribed(Subscribed),
     Peer(PeerEvent),
@@ -188,6 +194,8 @@ impl Driver {
         let (done_tx, peer_done) = mpsc::unbounded_channel();
         tokio::spawn(publisher_worker(ops, Arc::clone(&media), Arc::clone(&peers), peer_events_tx.clone(), done_tx).in_current_span());
         Self {
+            directory: config.join.directory.clone(),
+            resolving: None,
             machine: ClassMachine::new(config, now()),
             connector,
             connect_timeout,
@@ -221,14 +229,15 @@ impl Driver {
                 break;
             }
             let deadline = self.machine.poll_timeout().map(Instant::from_std);
-            let Self { joined, link, connecting, peer_done, subscribing, peer_events, .. } = &mut self;
+            let Self { joined, link, connecting, resolving, peer_done, subscribing, peer_events, .. } = &mut self;
             let joining = joined.is_some();
             let wake = tokio::select! {
                 // The join's caller went away: nobody wants this class.
                 () = closed(joined) => Wake::JoinAbandoned,
                 command = commands.recv(), if !joining => Wake::Command(command),
                 event = incoming(link) => Wake::Link(event),
-                result = connected(connecting) => Wake::Connected(result),
+                result = underway(connecting) => Wake::Connected(result),
+                result = underway(resolving) => Wake::Resolved(result),
                 Some((op, result)) = peer_done.recv() => Wake::PeerDone(op, result),
                 Some(Ok(done)) = subscribing.join_next(), if !subscribing.is_empty() => Wake::Subscribed(done),
                 Some(event) = peer_events.recv() => Wake::Peer(event),
@@ -275,6 +284,10 @@ impl Driver {
                     Err(e) => engine::Input::LinkFailed(e),
                 }
             }
+            Wake::Resolved(result) => {
+                self.resolving = None;
+                engine::Input::Resolved(result)
+            }
             Wake::PeerDone(op, result) => engine::Input::PeerDone { op, result },
             Wake::Subscribed((op, subscription, result)) => {
                 let result = match result {
@@ -316,6 +329,12 @@ impl Driver {
                             Err(_) => Err(JoinError::Unreachable { address: endpoint, reason: format!("no answer within {} s", timeout.as_secs()) }),
                         }
                     }));
+                }
+                Output::Resolve { refresh } => {
+                    // The machine asks only when the join has a directory.
+                    if let Some(directory) = self.directory.clone() {
+                        self.resolving = Some(Box::pin(async move { directory.servers(refresh).await }));
+                    }
                 }
                 Output::CloseLink => {
                     self.link = None;
@@ -406,10 +425,10 @@ async fn incoming(link: &mut Option<SignalLink>) -> Option<LinkEvent> {
     }
 }
 
-/// The link being opened (never, if none is).
-async fn connected(connecting: &mut Option<Connecting>) -> Result<SignalLink, JoinError> {
-    match connecting {
-        Some(c) => c.await,
+/// The outcome of the work under way (never, if there is none).
+async fn underway<T>(work: &mut Option<Underway<T>>) -> T {
+    match work {
+        Some(w) => w.await,
         None => std::future::pending().await,
     }
 }

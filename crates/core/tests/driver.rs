@@ -262,6 +262,7 @@ impl RemoteMediaSink for NoSink {
 fn options(pin: Option<&str>) -> JoinOptions {
     JoinOptions {
         servers: vec!["ws://scripted".into()],
+        directory: None,
         room: 1234,
         name: "Prof".into(),
         pin: pin.map(str::to_owned),

@@ -5,13 +5,16 @@
 //! What the document means, how fresh a copy is and in what order to try the
 //! endpoints are decided in `estrade_core::discovery`; this is the I/O.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use estrade_core::ClassServer;
 use estrade_core::discovery::{
-    document_url, parse_cache_control, DiscoveryDocument, DiscoveryError, FetchedDocument, Freshness,
+    document_url, parse_cache_control, DiscoveryDocument, DiscoveryError, FetchedDocument, Freshness, ServerDirectory, ServerList,
 };
+use rand::SeedableRng;
 use reqwest::StatusCode;
 use tracing::{info, warn};
 
@@ -50,11 +53,14 @@ pub struct Resolved {
     pub source: Source,
 }
 
-/// Fetches discovery documents; keeps them under `cache_dir` if given.
+/// Fetches discovery documents; keeps them under `cache_dir` if given, and
+/// in memory in any case (so that a class in progress follows the same
+/// rules of freshness without a folder to keep them in).
 #[derive(Debug, Clone)]
 pub struct DiscoveryClient {
     http: reqwest::Client,
     cache_dir: Option<PathBuf>,
+    kept_in_memory: Arc<Mutex<HashMap<String, FetchedDocument>>>,
 }
 
 impl DiscoveryClient {
@@ -73,17 +79,23 @@ impl DiscoveryClient {
             .user_agent(concat!("Estrade/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a client with a preconfigured rustls builds");
-        Self { http, cache_dir }
+        Self { http, cache_dir, kept_in_memory: Arc::default() }
     }
 
     /// The document of `domain` (`host[:port]`): the kept copy while it is
     /// fresh, else a new one, else (the host failing) the kept copy within
     /// `max_stale_s`.
     pub async fn resolve(&self, domain: &str) -> Result<Resolved, DiscoveryError> {
+        self.resolve_again(domain, false).await
+    }
+
+    /// As [`DiscoveryClient::resolve`]; with `refresh`, a kept copy still
+    /// fresh is not enough: the school is asked (its servers all failed).
+    pub async fn resolve_again(&self, domain: &str, refresh: bool) -> Result<Resolved, DiscoveryError> {
         let now = SystemTime::now();
         let kept = self.read_kept(domain);
         if let Some((copy, document)) = &kept {
-            if copy.freshness(document, now) == Freshness::Fresh {
+            if !refresh && copy.freshness(document, now) == Freshness::Fresh {
                 return Ok(Resolved { document: document.clone(), source: Source::Cached });
             }
         }
@@ -161,7 +173,10 @@ impl DiscoveryClient {
     /// The kept copy, if there is one and it still parses. A damaged file is
     /// logged and ignored (the next good fetch replaces it).
     fn read_kept(&self, domain: &str) -> Option<(FetchedDocument, DiscoveryDocument)> {
-        let path = self.kept_path(domain)?;
+        let Some(path) = self.kept_path(domain) else {
+            let copy = self.kept_in_memory.lock().unwrap_or_else(PoisonError::into_inner).get(domain).cloned()?;
+            return DiscoveryDocument::parse(&copy.body).ok().map(|d| (copy, d));
+        };
         let text = std::fs::read_to_string(&path).ok()?;
         let parsed = serde_json::from_str::<FetchedDocument>(&text)
             .map_err(|e| e.to_string())
@@ -176,6 +191,7 @@ impl DiscoveryClient {
     }
 
     fn keep(&self, domain: &str, copy: &FetchedDocument) {
+        self.kept_in_memory.lock().unwrap_or_else(PoisonError::into_inner).insert(domain.to_owned(), copy.clone());
         let Some(path) = self.kept_path(domain) else { return };
         if let Err(e) = write_atomically(&path, &serde_json::to_vec_pretty(copy).expect("plain data")) {
             warn!(path = %path.display(), error = %e, "cannot keep the discovery document");
@@ -205,6 +221,40 @@ impl DiscoveryClient {
                 Ok(ClassServers { endpoints, document: Some(resolved) })
             }
         }
+    }
+}
+
+impl DiscoveryClient {
+    /// Where to ask for `server`'s servers again while a class is being
+    /// got back: the school's document for a school link, nothing for a
+    /// direct link (its one server is all there is).
+    pub fn directory(&self, server: &ClassServer) -> Option<Arc<dyn ServerDirectory>> {
+        match server {
+            ClassServer::Direct(_) => None,
+            ClassServer::School(domain) => Some(Arc::new(SchoolDirectory {
+                client: self.clone(),
+                domain: domain.clone(),
+                rng: Mutex::new(rand::rngs::StdRng::from_entropy()),
+            })),
+        }
+    }
+}
+
+/// One school's servers, from its discovery document (see [`DiscoveryClient::directory`]).
+struct SchoolDirectory {
+    client: DiscoveryClient,
+    domain: String,
+    rng: Mutex<rand::rngs::StdRng>,
+}
+
+#[async_trait::async_trait]
+impl ServerDirectory for SchoolDirectory {
+    async fn servers(&self, refresh: bool) -> Result<ServerList, DiscoveryError> {
+        // A stale copy standing in is logged by resolve_again.
+        let resolved = self.client.resolve_again(&self.domain, refresh).await?;
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        let endpoints = resolved.document.ordered_endpoints(&mut *rng).into_iter().map(|e| e.url).collect();
+        Ok(ServerList { endpoints, retry_after: resolved.document.retry_after })
     }
 }
 
