@@ -111,6 +111,74 @@ fn the_kept_document_stands_in_while_the_school_host_is_down_then_expires() {
     assert_plain_failure(&o, "Cannot reach the classroom server ws://127.0.0.1:8191");
 }
 
+/// The seed's morning, in miniature: mid-class the school moves its classes
+/// to another server (its document now lists only that one) and the old one
+/// dies for good. Every pupil is back in class on the new server by itself,
+/// hearing the others again: its kept copy of the list, still fresh, fails,
+/// so the school is asked again; once a pupil has the new list it never
+/// tries the old server again.
+#[test]
+fn when_the_school_moves_its_classes_mid_lesson_every_pupil_follows_by_itself() {
+    const NAMES: [&str; 3] = ["Lea", "Hugo", "Ines"];
+    let janus = LocalJanus::start();
+    let new_server = OtherJanus::start(&janus, 8190);
+    // Trusted for 5 minutes, so each pupil's kept copy still names the old
+    // server when it dies (the browsers' cache on the seed's morning);
+    // rounds at least 1 s apart.
+    let listing = |url: &str| {
+        serde_json::json!({"version": 1, "ttl_s": 300, "max_stale_s": 86400, "retry_after_s": 1,
+            "signaling": [{"url": url, "priority": 10, "weight": 1}], "ice_servers": []})
+        .to_string()
+    };
+    let school = School::start(&janus, &listing(&janus.server));
+    let ca = school.ca_cert.to_str().expect("utf-8 path").to_owned();
+    let pupils: Vec<_> = NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut cmd = janus.command(&cli_binary());
+            let tone = format!("tone:{}", 440 + 110 * i);
+            cmd.args(["join", "--server", &School::link(1234), "--ca-cert", &ca, "--name", name, "--ice-addr", &janus.ice_addr]);
+            cmd.args(["--send-audio", &tone, "--send-video", "none", "--duration", "20"]);
+            estrade_tests::Client::spawn_command(name, cmd)
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(5));
+    let asked = school.requests();
+    school.publish(&listing(&new_server.server));
+    let moved_at = now_ms();
+    janus.stop_server();
+    for o in pupils.into_iter().map(|p| p.wait(Duration::from_secs(60))) {
+        assert_eq!(o.status.code(), Some(0), "{}: {:#?}\n{}", o.name, o.lines, o.stderr);
+        assert!(endpoint_of(&o).starts_with(&janus.server), "joined the first server: {:?}", o.event("joined"));
+        let back = o.lines.iter().find(|l| l["event"] == "reconnected" && l["level"] == "rejoin");
+        let back = back.unwrap_or_else(|| panic!("{}: not back in class: {:#?}", o.name, o.lines));
+        assert!(back["endpoint"].as_str().is_some_and(|e| e.starts_with(&new_server.server)), "{}: back on {back}", o.name);
+        // Once the new server is named, the old one never is again.
+        let tried: Vec<&str> = o.lines.iter().filter(|l| l["event"] == "reconnecting").filter_map(|l| l["endpoint"].as_str()).collect();
+        let first_new = tried.iter().position(|e| e.starts_with(&new_server.server)).expect("the new server tried");
+        assert!(tried[first_new..].iter().all(|e| e.starts_with(&new_server.server)), "{}: tried {tried:?}", o.name);
+        let mut slowest = 0;
+        for other in NAMES.iter().filter(|n| **n != o.name) {
+            let again = o.events_about("media_flowing", other).iter().filter_map(|e| e["t_ms"].as_u64()).find(|&t| t > moved_at);
+            let again = again.unwrap_or_else(|| panic!("{}: no sound from {other} on the new server (moved at {moved_at}): {}", o.name, summary(&o)));
+            slowest = slowest.max(again - moved_at);
+        }
+        eprintln!("{}: tried {tried:?}; back in class on the new server, hearing everyone, {slowest} ms after the move", o.name);
+    }
+    assert!(school.requests() >= asked + NAMES.len(), "each pupil asked the school again");
+}
+
+/// One line per event: what, about whom or where, when.
+fn summary(o: &Outcome) -> String {
+    let line = |l: &Value| format!("{} {} {} {}", l["event"], l["participant"]["name"], l["endpoint"], l["t_ms"]);
+    o.lines.iter().filter(|l| l["event"].is_string()).map(line).collect::<Vec<_>>().join("\n")
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_millis() as u64
+}
+
 #[test]
 fn bad_documents_and_dead_hosts_give_a_plain_sentence() {
     let janus = LocalJanus::start();
