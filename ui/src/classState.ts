@@ -24,6 +24,12 @@ export interface ClassState {
   /** The latest device notice (a device failed, fell back, or came back), until dismissed. */
   deviceNotice: Message | null;
   pinned: string | null;
+  /**
+   * A pin whose participant left while we were reconnecting: given back to
+   * them when they are in class again (by name: a rejoin gives everyone a
+   * new id), on their camera or, once it starts again, their screen share.
+   */
+  repin?: { name: string; screen: boolean; id?: string } | null;
   /** Who is sharing their screen (participant ids), oldest share first. */
   sharing: string[];
   /** We are sharing our own screen (set when the share command succeeds). */
@@ -55,13 +61,17 @@ export function joinedState(joined: Joined): ClassState {
 
 export function applyUpdate(state: ClassState, update: ClassUpdate): ClassState {
   switch (update.kind) {
-    case "participant_joined":
+    case "participant_joined": {
       if (state.members.some((m) => m.id === update.participant.id)) return state;
-      return { ...state, members: [...state.members, { ...update.participant, audio: false, video: false }] };
+      const joinedClass = { ...state, members: [...state.members, { ...update.participant, audio: false, video: false }] };
+      return repinOnReturn(joinedClass, update.participant);
+    }
     case "participant_left": {
       const id = update.participant.id;
+      const wasPinned = state.pinned === id || state.pinned === screenTile(id);
       const left = endShare(state, id);
-      return { ...left, members: state.members.filter((m) => m.id !== id), pinned: left.pinned === id ? null : left.pinned };
+      const repin = wasPinned && state.status === "reconnecting" ? { name: update.participant.name, screen: state.pinned !== id } : state.repin;
+      return { ...left, members: state.members.filter((m) => m.id !== id), pinned: left.pinned === id ? null : left.pinned, repin };
     }
     case "publishing":
       if (state.status === "lost") return state;
@@ -83,7 +93,8 @@ export function applyUpdate(state: ClassState, update: ClassUpdate): ClassState 
     case "screen_share_started": {
       // A share started again counts as the newest.
       const id = update.participant.id;
-      return { ...state, sharing: [...state.sharing.filter((s) => s !== id), id] };
+      const shared = { ...state, sharing: [...state.sharing.filter((s) => s !== id), id] };
+      return state.repin?.screen && state.repin.id === id ? { ...shared, pinned: screenTile(id), repin: null } : shared;
     }
     case "screen_share_stopped":
       return endShare(state, update.participant.id);
@@ -118,6 +129,16 @@ export function dismissDeviceNotice(state: ClassState): ClassState {
   return state.deviceNotice ? { ...state, deviceNotice: null } : state;
 }
 
+/** A participant whose pin we kept through a reconnection is back: pin them again. */
+function repinOnReturn(state: ClassState, who: ParticipantInfo): ClassState {
+  const repin = state.repin;
+  if (!repin || repin.name !== who.name || state.pinned !== null) return state;
+  if (!repin.screen) return { ...state, pinned: who.id, repin: null };
+  // Their share comes back as its own event: pin it then.
+  return state.sharing.includes(who.id) ? { ...state, pinned: screenTile(who.id), repin: null } : { ...state, repin: { ...repin, id: who.id } };
+}
+
+/** The user's own choice replaces any pin kept through a reconnection. */
 export function togglePin(state: ClassState, id: string): ClassState {
-  return { ...state, pinned: state.pinned === id ? null : id };
+  return { ...state, pinned: state.pinned === id ? null : id, repin: null };
 }

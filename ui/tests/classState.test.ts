@@ -110,6 +110,35 @@ describe("screen shares", () => {
     expect(s.members[0]).toEqual({ id: "2", name: "Ana", audio: false, video: false });
   });
 
+  it("gives a pin back after a rejoin, when the pinned pupil is in class again under a new id", () => {
+    // The class rejoins: everyone leaves under their old ids and comes back under new ones.
+    let s = togglePin(inClass(), "2");
+    s = applyUpdate(s, { kind: "reconnecting", attempt: 1 });
+    s = applyUpdate(s, { kind: "participant_left", participant: ana });
+    s = applyUpdate(s, { kind: "participant_left", participant: bo });
+    expect(s.pinned).toBeNull();
+    s = applyUpdate(s, { kind: "participant_joined", participant: { id: "30", name: "Bo" } });
+    expect(s.pinned).toBeNull();
+    s = applyUpdate(s, { kind: "participant_joined", participant: { id: "20", name: "Ana" } });
+    s = applyUpdate(s, { kind: "reconnected" });
+    expect(s.pinned).toBe("20");
+    // A pin on a share waits for the share to start again.
+    s = applyUpdate(s, { kind: "screen_share_started", participant: { id: "20", name: "Ana" } });
+    s = togglePin(s, screenTile("20"));
+    s = applyUpdate(s, { kind: "reconnecting", attempt: 1 });
+    s = applyUpdate(s, { kind: "participant_left", participant: { id: "20", name: "Ana" } });
+    s = applyUpdate(s, { kind: "participant_joined", participant: { id: "200", name: "Ana" } });
+    expect(s.pinned).toBeNull();
+    s = applyUpdate(s, { kind: "reconnected" });
+    s = applyUpdate(s, { kind: "screen_share_started", participant: { id: "200", name: "Ana" } });
+    expect(s.pinned).toBe("200:screen");
+    // Outside a reconnection, a pupil who leaves takes their pin away for good.
+    s = togglePin(s, "30");
+    s = applyUpdate(s, { kind: "participant_left", participant: { id: "30", name: "Bo" } });
+    s = applyUpdate(s, { kind: "participant_joined", participant: { id: "31", name: "Bo" } });
+    expect(s.pinned).toBeNull();
+  });
+
   it("ends the share of someone who leaves, and a pin on it", () => {
     let s = applyUpdate(inClass(), { kind: "screen_share_started", participant: ana });
     s = togglePin(s, screenTile("2"));
