@@ -344,7 +344,7 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
         }
         _ => {}
     }
-    let me = handle.me().into();
+    let me = (&handle.me()).into();
     Ok(JoinOutcome {
         class: ActiveClass { handle, microphone, camera, voice, microphone_level, generation },
         events,

@@ -954,7 +954,7 @@ impl ClassMachine {
             if let Some(r) = self.recovery.take() {
                 let after = self.now - r.since;
                 info!(after_ms = after.as_millis() as u64, "back in class");
-                self.emit(ClassEvent::Reconnected { level: ReconnectLevel::Rejoin, after, endpoint });
+                self.emit(ClassEvent::Reconnected { level: ReconnectLevel::Rejoin, after, endpoint, me });
             }
         }
     }
@@ -966,7 +966,8 @@ impl ClassMachine {
         if let Some(r) = self.recovery.take() {
             let after = self.now - r.since;
             info!(attempt = r.attempt, after_ms = after.as_millis() as u64, "session claimed back");
-            self.emit(ClassEvent::Reconnected { level: ReconnectLevel::Claim, after, endpoint });
+            let me = self.me.clone().expect("claims happen in class only");
+            self.emit(ClassEvent::Reconnected { level: ReconnectLevel::Claim, after, endpoint, me });
         }
         // Requests lost with the old link: subscriptions under way start again.
         let stuck: Vec<SubscriptionKey> = self.subscriptions.iter().filter(|(_, s)| s.step != SubStep::Live).map(|(k, _)| *k).collect();

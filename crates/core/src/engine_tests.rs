@@ -279,7 +279,7 @@ fn a_class_whose_server_moved_follows_the_school_list_and_never_goes_back() {
     }
     assert_eq!(client.machine.state(), ConnectionState::Connected, "back in class: {:?}", client.events);
     let back = client.events.iter().find_map(|e| match e {
-        ClassEvent::Reconnected { level: ReconnectLevel::Rejoin, endpoint, after } => Some((endpoint.clone(), *after)),
+        ClassEvent::Reconnected { level: ReconnectLevel::Rejoin, endpoint, after, .. } => Some((endpoint.clone(), *after)),
         _ => None,
     });
     let (endpoint, after) = back.expect("back by a rejoin");

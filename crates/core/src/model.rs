@@ -216,6 +216,9 @@ pub enum ClassEvent {
         after: Duration,
         /// The server the class is on.
         endpoint: String,
+        /// Ourselves now: the same after a claim, a new participant id after
+        /// a rejoin.
+        me: Participant,
     },
     /// The connection to the server is gone, and retrying did not help (or cannot).
     ConnectionLost {

@@ -28,21 +28,26 @@ enum Command {
 /// A joined class. Drop it or call [`ClassHandle::leave`] to go.
 #[derive(Debug)]
 pub struct ClassHandle {
-    me: Participant,
-    endpoint: String,
+    whereabouts: Whereabouts,
     commands: mpsc::UnboundedSender<Command>,
     task: JoinHandle<()>,
 }
 
 impl ClassHandle {
-    /// Ourselves, as the class saw us when we joined.
-    pub fn me(&self) -> &Participant {
-        &self.me
+    /// Ourselves, as the class sees us now (a rejoin gives us a new id).
+    pub fn me(&self) -> Participant {
+        self.now().0
     }
 
-    /// The signaling server the class was joined on (one of [`JoinOptions::servers`]).
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
+    /// The signaling server the class is on now (one of the servers listed
+    /// for it; another after a rejoin elsewhere).
+    pub fn endpoint(&self) -> String {
+        self.now().1
+    }
+
+    fn now(&self) -> (Participant, String) {
+        let now = self.whereabouts.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        now.expect("set by the driver before the join returns")
     }
 
     /// Shares `source` as our screen: a second picture, labelled "screen
@@ -71,6 +76,10 @@ impl ClassHandle {
         let _ = self.task.await;
     }
 }
+
+/// Who and where we are in the class: set when we join, and again when we
+/// are back after a loss.
+type Whereabouts = Arc<Mutex<Option<(Participant, String)>>>;
 
 /// The class's own media: opened once, leased to each publisher in turn, so
 /// a republish (after a rejoin) never reopens a device.
@@ -103,7 +112,6 @@ pub async fn join(
     sink: Arc<dyn RemoteMediaSink>,
 ) -> Result<(ClassHandle, mpsc::UnboundedReceiver<ClassEvent>), JoinError> {
     let span = info_span!("class", room = options.room, name = %options.name);
-    let connect_timeout = options.connect_timeout;
     let config = ClassConfig {
         audio: media.audio.is_some(),
         video: media.video.is_some(),
@@ -119,10 +127,11 @@ pub async fn join(
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
     let (joined_tx, joined_rx) = oneshot::channel();
-    let driver = Driver::new(config, connector, peers, media, sink, events_tx, connect_timeout);
+    let whereabouts = Whereabouts::default();
+    let driver = Driver::new(config, connector, peers, media, sink, events_tx, Arc::clone(&whereabouts));
     let task = tokio::spawn(driver.run(commands_rx, joined_tx).instrument(span));
     match joined_rx.await {
-        Ok(Ok((me, endpoint))) => Ok((ClassHandle { me, endpoint, commands: commands_tx, task }, events_rx)),
+        Ok(Ok(())) => Ok((ClassHandle { whereabouts, commands: commands_tx, task }, events_rx)),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(JoinError::ConnectionLost { reason: "the class stopped while joining".into() }),
     }
@@ -158,7 +167,8 @@ struct Driver {
     answers: HashMap<CommandId, oneshot::Sender<Result<(), ShareError>>>,
     next_command: u64,
     leaving: Option<oneshot::Sender<()>>,
-    joined: Option<oneshot::Sender<Result<(Participant, String), JoinError>>>,
+    joined: Option<oneshot::Sender<Result<(), JoinError>>>,
+    whereabouts: Whereabouts,
 }
 
 /// What woke the driver.
@@ -187,7 +197,7 @@ impl Driver {
         media: Arc<ClassMedia>,
         sink: Arc<dyn RemoteMediaSink>,
         events: mpsc::UnboundedSender<ClassEvent>,
-        connect_timeout: std::time::Duration,
+        whereabouts: Whereabouts,
     ) -> Self {
         let (peer_events_tx, peer_events) = mpsc::unbounded_channel();
         let (publisher_ops, ops) = mpsc::unbounded_channel();
@@ -195,10 +205,10 @@ impl Driver {
         tokio::spawn(publisher_worker(ops, Arc::clone(&media), Arc::clone(&peers), peer_events_tx.clone(), done_tx).in_current_span());
         Self {
             directory: config.join.directory.clone(),
+            connect_timeout: config.join.connect_timeout,
             resolving: None,
             machine: ClassMachine::new(config, now()),
             connector,
-            connect_timeout,
             peers,
             sink,
             media,
@@ -215,13 +225,14 @@ impl Driver {
             next_command: 1,
             leaving: None,
             joined: None,
+            whereabouts,
         }
     }
 
     async fn run(
         mut self,
         mut commands: mpsc::UnboundedReceiver<Command>,
-        joined: oneshot::Sender<Result<(Participant, String), JoinError>>,
+        joined: oneshot::Sender<Result<(), JoinError>>,
     ) {
         self.joined = Some(joined);
         loop {
@@ -348,12 +359,16 @@ impl Driver {
                 }
                 Output::Peer { op, action } => self.peer_action(op, action),
                 Output::Event(event) => {
+                    if let ClassEvent::Reconnected { me, endpoint, .. } = &event {
+                        self.set_whereabouts(me.clone(), endpoint.clone());
+                    }
                     // The receiver may be gone (the app stopped listening); the class goes on.
                     let _ = self.events.send(event);
                 }
                 Output::Joined { me, endpoint } => {
+                    self.set_whereabouts(me, endpoint);
                     if let Some(joined) = self.joined.take() {
-                        let _ = joined.send(Ok((me, endpoint)));
+                        let _ = joined.send(Ok(()));
                     }
                 }
                 Output::JoinFailed(error) => {
@@ -370,6 +385,10 @@ impl Driver {
             }
         }
         false
+    }
+
+    fn set_whereabouts(&self, me: Participant, endpoint: String) {
+        *self.whereabouts.lock().unwrap_or_else(PoisonError::into_inner) = Some((me, endpoint));
     }
 
     fn peer_action(&mut self, op: PeerOpId, action: PeerAction) {
@@ -410,7 +429,7 @@ impl Driver {
 }
 
 /// Until the join's caller stops waiting (never, once joined).
-async fn closed(joined: &mut Option<oneshot::Sender<Result<(Participant, String), JoinError>>>) {
+async fn closed(joined: &mut Option<oneshot::Sender<Result<(), JoinError>>>) {
     match joined {
         Some(j) => j.closed().await,
         None => std::future::pending().await,
