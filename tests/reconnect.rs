@@ -138,21 +138,23 @@ fn after_a_5_s_network_blackout_media_is_back_within_2_s_with_the_same_participa
 }
 
 /// Janus killed and started again mid-class (every session gone, every
-/// participant id with it): each client joins again by itself, republishes
-/// and receives everyone again.
+/// participant id with it), under a class of ten: the teacher and one pupil
+/// speaking, eight listening. Each client joins again by itself, republishes
+/// and hears the speakers again.
 #[test]
 fn after_a_janus_restart_every_client_is_back_in_class_by_itself() {
-    const NAMES: [&str; 4] = ["Ana", "Ben", "Chloe", "Dev"];
+    const NAMES: [&str; 10] = ["Prof", "Ana", "Ben", "Chloe", "Dev", "Elsa", "Farid", "Gus", "Hana", "Ivo"];
+    const SPEAKERS: [&str; 2] = ["Prof", "Ana"];
     let janus = LocalJanus::start();
     let clients: Vec<_> = NAMES
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let tone = format!("tone:{}", 440 + 110 * i);
-            janus.join(name, 1234, &["--send-audio", &tone, "--send-video", "none", "--duration", "22"])
+            let audio = if SPEAKERS.contains(name) { format!("tone:{}", 440 + 110 * i) } else { "none".to_owned() };
+            janus.join(name, 1234, &["--send-audio", &audio, "--send-video", "none", "--duration", "24"])
         })
         .collect();
-    std::thread::sleep(Duration::from_secs(6));
+    std::thread::sleep(Duration::from_secs(7));
     janus.restart_server();
     let back_at = now_ms();
     let outcomes: Vec<_> = clients.into_iter().map(|c| c.wait(Duration::from_secs(60))).collect();
@@ -162,18 +164,19 @@ fn after_a_janus_restart_every_client_is_back_in_class_by_itself() {
         assert!(o.event("connection_lost").is_none(), "{}", o.name);
         let reconnected: Vec<_> = o.lines.iter().filter(|l| l["event"] == "reconnected").collect();
         assert!(reconnected.iter().any(|r| r["level"] == "rejoin"), "{}: {:#?}", o.name, o.lines);
-        // Everyone else's sound again, after the server's return.
+        // The speakers' sound again, after the server's return.
         let mut slowest = 0;
-        for other in NAMES.iter().filter(|n| **n != o.name) {
+        for other in SPEAKERS.iter().filter(|n| **n != o.name) {
             let flowing = o.events_about("media_flowing", other);
             let again = flowing.iter().filter_map(|e| e["t_ms"].as_u64()).find(|&t| t > back_at);
             let again = again.unwrap_or_else(|| panic!("{}: no sound from {other} after the restart: {:#?}", o.name, o.lines));
             slowest = slowest.max(again - back_at);
         }
-        eprintln!("{}: back in class, hearing everyone, {slowest} ms after Janus was back", o.name);
+        eprintln!("{}: back in class, hearing the speakers, {slowest} ms after Janus was back", o.name);
         back_in_class.push(slowest);
     }
     back_in_class.sort_unstable();
-    let worst = back_in_class[back_in_class.len() - 1];
-    assert!(worst < 5000, "back in class after {back_in_class:?} ms");
+    let p95 = back_in_class[(back_in_class.len() * 95).div_ceil(100) - 1];
+    eprintln!("back in class after {back_in_class:?} ms (p95 {p95} ms)");
+    assert!(p95 < 5000, "back in class after {back_in_class:?} ms");
 }
