@@ -1468,7 +1468,3 @@ fn room_error(room: u64, code: i64, reason: String) -> JoinError {
         _ => JoinError::Refused { reason: format!("{reason} ({code})") },
     }
 }
-
-#[cfg(test)]
-#[path = "engine_tests.rs"]
-mod tests;

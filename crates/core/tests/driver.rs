@@ -8,103 +8,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use estrade_core::link::{Connector, LinkEvent, SignalLink};
-use estrade_core::peer::{LocalMedia, PeerError, PeerEvents, PeerFactory, Publisher, RemoteMediaSink, Subscriber};
-use estrade_core::{join, ClassEvent, JoinError, JoinOptions, Participant, ReconnectLevel, VideoFeed};
-use estrade_media::VideoFrame;
+use estrade_core::link::LinkEvent;
+use estrade_core::peer::LocalMedia;
+use estrade_core::{join, ClassEvent, JoinError, JoinOptions, ReconnectLevel, VideoFeed};
+use estrade_media::ToneSource;
+use estrade_testkit::peers::{NoSink, Peers, RecordingPeers, PUBLISHER_OFFER};
+use estrade_testkit::scripted::{link, link_pair, FailingConnector, ScriptedConnector};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
-
-/// The server's side of the link.
-struct Server {
-    from_client: mpsc::UnboundedReceiver<String>,
-    to_client: mpsc::UnboundedSender<LinkEvent>,
-}
-
-impl Server {
-    async fn next(&mut self) -> Value {
-        let text = tokio::time::timeout(Duration::from_secs(60), self.from_client.recv())
-            .await
-            .expect("the client sent something")
-            .expect("link open");
-        serde_json::from_str(&text).expect("the client sends JSON")
-    }
-
-    /// Receives a request of kind `janus` (and plugin `request`, if given) and returns it.
-    async fn expect(&mut self, janus: &str, request: Option<&str>) -> Value {
-        loop {
-            let msg = self.next().await;
-            if msg["janus"] == "keepalive" && janus != "keepalive" {
-                self.send(json!({"janus": "ack", "transaction": msg["transaction"]}));
-                continue;
-            }
-            assert_eq!(msg["janus"], janus, "unexpected request {msg}");
-            if let Some(r) = request {
-                assert_eq!(msg["body"]["request"], r, "unexpected body {msg}");
-            }
-            return msg;
-        }
-    }
-
-    fn send(&self, v: Value) {
-        self.to_client.send(LinkEvent::Text(v.to_string())).expect("client listening");
-    }
-
-    fn success(&self, req: &Value, id: u64) {
-        self.send(json!({"janus": "success", "transaction": req["transaction"], "data": {"id": id}}));
-    }
-
-    fn event(&self, req: &Value, data: Value, jsep: Option<Value>) {
-        let mut v = json!({"janus": "event", "sender": req["handle_id"], "transaction": req["transaction"],
-            "plugindata": {"plugin": "janus.plugin.videoroom", "data": data}});
-        if let Some(j) = jsep {
-            v["jsep"] = j;
-        }
-        self.send(v);
-    }
-
-    /// create + attach + join, answering as Janus does; `publishers` are already in the room.
-    async fn admit(&mut self, publishers: Value) -> u64 {
-        self.admit_with(publishers, json!([])).await
-    }
-
-    /// Like `admit`, with `attendees` in the room who publish nothing.
-    async fn admit_with(&mut self, publishers: Value, attendees: Value) -> u64 {
-        let create = self.expect("create", None).await;
-        self.success(&create, 1);
-        let attach = self.expect("attach", None).await;
-        self.success(&attach, 10);
-        let join = self.expect("message", Some("join")).await;
-        assert_eq!(join["body"]["ptype"], "publisher");
-        self.event(
-            &join,
-            json!({"videoroom": "joined", "room": 1234, "id": 100, "private_id": 7, "publishers": publishers, "attendees": attendees}),
-            None,
-        );
-        10
-    }
-
-    /// Answers one subscription (attach, join, start) with handle `handle`.
-    async fn subscription(&mut self, handle: u64, feed: u64) {
-        self.subscription_to(handle, feed).await;
-    }
-
-    /// Like `subscription`, returning the streams asked for.
-    async fn subscription_to(&mut self, handle: u64, feed: u64) -> Value {
-        let attach = self.expect("attach", None).await;
-        self.success(&attach, handle);
-        let join = self.expect("message", Some("join")).await;
-        assert_eq!(join["body"]["ptype"], "subscriber");
-        assert_eq!(join["body"]["streams"][0]["feed"], feed);
-        assert_eq!(join["body"]["private_id"], 7, "subscriptions carry our private id");
-        self.event(&join, json!({"videoroom": "attached", "room": 1234}), Some(json!({"type": "offer", "sdp": "v=0 server-offer"})));
-        let start = self.expect("message", Some("start")).await;
-        assert_eq!(start["jsep"]["type"], "answer");
-        self.event(&start, json!({"videoroom": "event", "started": "ok"}), None);
-        join["body"]["streams"].clone()
-    }
-}
 
 #[tokio::test(start_paused = true)]
 async fn a_screen_share_gets_its_own_subscription_and_leaves_the_camera_alone() {
@@ -151,113 +62,6 @@ async fn a_screen_share_gets_its_own_subscription_and_leaves_the_camera_alone() 
     assert_eq!(*peers.closed.lock().unwrap(), ["Léa"], "the share's connection closed, the camera's kept");
 }
 
-struct ScriptedConnector {
-    link: Mutex<Vec<SignalLink>>,
-    /// Once the links are used up: refused (nothing listens) rather than unreachable.
-    refuse_when_empty: bool,
-}
-
-#[async_trait]
-impl Connector for ScriptedConnector {
-    async fn connect(&self, address: &str) -> Result<SignalLink, JoinError> {
-        // Each scripted link serves one connection; then the server is gone.
-        let mut links = self.link.lock().unwrap();
-        if links.is_empty() {
-            return Err(if self.refuse_when_empty {
-                JoinError::NotListening { address: address.into() }
-            } else {
-                JoinError::Unreachable { address: address.into(), reason: "no route to host".into() }
-            });
-        }
-        Ok(links.remove(0))
-    }
-}
-
-/// Servers by address: "dead" refuses at once, "silent" accepts the
-/// connection but never answers, "closing" hangs up before the session
-/// exists, and "alive" is the scripted server.
-struct FailingConnector {
-    alive: ScriptedConnector,
-    tried: Mutex<Vec<String>>,
-    /// The server ends of "silent" links, kept so that the links stay open.
-    silent: Mutex<Vec<(mpsc::UnboundedSender<LinkEvent>, mpsc::UnboundedReceiver<String>)>>,
-}
-
-#[async_trait]
-impl Connector for FailingConnector {
-    async fn connect(&self, address: &str) -> Result<SignalLink, JoinError> {
-        self.tried.lock().unwrap().push(address.to_owned());
-        let (out_tx, out_rx) = mpsc::unbounded_channel();
-        let (in_tx, in_rx) = mpsc::unbounded_channel();
-        match address {
-            "ws://dead" => Err(JoinError::NotListening { address: address.into() }),
-            "ws://silent" => {
-                self.silent.lock().unwrap().push((in_tx, out_rx));
-                Ok(SignalLink { outgoing: out_tx, incoming: in_rx })
-            }
-            "ws://closing" => {
-                in_tx.send(LinkEvent::Closed { reason: "reset".into() }).unwrap();
-                Ok(SignalLink { outgoing: out_tx, incoming: in_rx })
-            }
-            _ => self.alive.connect(address).await,
-        }
-    }
-}
-
-fn link_pair() -> (SignalLink, Server) {
-    let (out_tx, out_rx) = mpsc::unbounded_channel();
-    let (in_tx, in_rx) = mpsc::unbounded_channel();
-    (SignalLink { outgoing: out_tx, incoming: in_rx }, Server { from_client: out_rx, to_client: in_tx })
-}
-
-fn link() -> (Arc<ScriptedConnector>, Server) {
-    let (link, server) = link_pair();
-    (Arc::new(ScriptedConnector { link: Mutex::new(vec![link]), refuse_when_empty: false }), server)
-}
-
-/// Peer connections that only record what they were asked to do.
-#[derive(Default)]
-struct RecordingPeers {
-    subscribed: Mutex<Vec<(Participant, String)>>,
-    feeds: Mutex<Vec<VideoFeed>>,
-    closed: Mutex<Vec<String>>,
-}
-
-struct FakeSubscriber(String, Arc<RecordingPeers>);
-
-#[async_trait]
-impl Subscriber for FakeSubscriber {
-    async fn close(self: Box<Self>) {
-        self.1.closed.lock().unwrap().push(self.0.clone());
-    }
-}
-
-struct Peers(Arc<RecordingPeers>);
-
-#[async_trait]
-impl PeerFactory for Peers {
-    async fn publisher(&self, _media: LocalMedia, _events: PeerEvents) -> Result<Box<dyn Publisher>, PeerError> {
-        Err(PeerError("no media in these tests".into()))
-    }
-    async fn subscriber(
-        &self,
-        from: Participant,
-        feed: VideoFeed,
-        offer: String,
-        _sink: Arc<dyn RemoteMediaSink>,
-        _events: PeerEvents,
-    ) -> Result<(Box<dyn Subscriber>, String), PeerError> {
-        self.0.subscribed.lock().unwrap().push((from.clone(), offer));
-        self.0.feeds.lock().unwrap().push(feed);
-        Ok((Box::new(FakeSubscriber(from.name, Arc::clone(&self.0))), "v=0 client-answer".into()))
-    }
-}
-
-struct NoSink;
-impl RemoteMediaSink for NoSink {
-    fn audio(&self, _: &Participant, _: &[i16]) {}
-    fn video(&self, _: &Participant, _: VideoFeed, _: &VideoFrame) {}
-}
 
 fn options(pin: Option<&str>) -> JoinOptions {
     JoinOptions {
@@ -498,7 +302,7 @@ async fn a_dropped_link_is_claimed_back_and_the_class_goes_on() {
 #[tokio::test(start_paused = true)]
 async fn servers_that_refuse_hang_or_close_are_skipped_for_the_next() {
     let (alive, mut server) = link();
-    let alive = Arc::try_unwrap(alive).ok().expect("one owner");
+    let alive = Arc::try_unwrap(alive).expect("one owner");
     let connector = Arc::new(FailingConnector { alive, tried: Mutex::default(), silent: Mutex::default() });
     let script = tokio::spawn(async move {
         server.admit(json!([])).await;
@@ -556,4 +360,31 @@ async fn a_server_that_is_gone_is_not_claimed_for_nothing() {
         }
     }
     assert_eq!(lost.elapsed(), Duration::from_secs(5), "given up --give-up-after the loss");
+}
+
+#[tokio::test(start_paused = true)]
+async fn publishes_what_the_class_sends_and_applies_the_servers_answer() {
+    let (connector, mut server) = link();
+    let peers = Arc::new(RecordingPeers::default());
+    let script = tokio::spawn(async move {
+        server.admit(json!([])).await;
+        let configure = server.expect("message", Some("configure")).await;
+        assert_eq!(configure["jsep"]["type"], "offer");
+        assert_eq!(configure["jsep"]["sdp"], PUBLISHER_OFFER);
+        assert_eq!(configure["body"]["audio"], true, "{configure}");
+        assert_eq!(configure["body"]["video"], false, "{configure}");
+        server.event(&configure, json!({"videoroom": "event", "configured": "ok"}), Some(json!({"type": "answer", "sdp": "v=0 server-answer"})));
+        // Janus says so once our media gets through.
+        server.send(json!({"janus": "webrtcup", "session_id": 1, "sender": 10}));
+        server
+    });
+    let media = LocalMedia { audio: Some(Box::new(ToneSource::new(440.0))), ..LocalMedia::default() };
+    let (class, mut events) = join(options(None), connector, Arc::new(Peers(Arc::clone(&peers))), media, Arc::new(NoSink)).await.expect("joined");
+    let _server = script.await.unwrap();
+    let event = next_event(&mut events).await;
+    assert!(matches!(event, ClassEvent::Publishing), "{event:?}");
+    assert_eq!(*peers.published.lock().unwrap(), [(true, false, false)], "sound only");
+    assert_eq!(*peers.answers.lock().unwrap(), ["v=0 server-answer"]);
+    class.leave().await;
+    assert_eq!(*peers.closed.lock().unwrap(), ["publisher"], "closed on leaving");
 }
