@@ -71,6 +71,27 @@ fn with_a_locked_keychain_the_pin_is_not_kept_anywhere() {
     eprintln!("keychain locked: {:#}", run.results);
 }
 
+/// Janus gone for good mid-class, the app started with `--give-up-after 3`:
+/// it tries for 3 s under its banner, then says plainly that the class is
+/// lost, why, and what to do, and offers to join again.
+#[test]
+fn when_the_server_is_gone_for_good_the_app_says_so_plainly_after_giving_up() {
+    let janus = LocalJanus::start();
+    let artifacts = scratch("app-server-gone");
+    let dir = artifacts.to_str().expect("utf-8 path");
+    let run = janus.spawn_app("server-gone", &[("E2E_ARTIFACTS", dir), ("E2E_SIGNAL_DIR", dir)]);
+    let joined = artifacts.join("joined");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !joined.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(joined.exists(), "the app never reported being in class");
+    janus.stop_server();
+    let run = AppRun::finish(run, Duration::from_secs(120));
+    assert!(run.status.success(), "server-gone run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
+    eprintln!("server gone: {:#}", run.results);
+}
+
 #[test]
 fn after_janus_restarts_mid_class_the_app_is_back_in_class_by_itself() {
     let janus = LocalJanus::start();

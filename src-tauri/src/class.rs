@@ -184,6 +184,8 @@ pub struct JoinContext {
     pub secrets: Arc<dyn CredentialStore>,
     pub video: VideoRouter,
     pub levels: Arc<Levels>,
+    /// How long a lost class is tried for (`--give-up-after`).
+    pub give_up_after: Duration,
 }
 
 impl std::fmt::Debug for JoinContext {
@@ -313,7 +315,7 @@ pub async fn join(ctx: &JoinContext, settings: &Settings, request: JoinRequest, 
         name: name.clone(),
         pin: pin.as_ref().map(|p| p.expose().clone()),
         connect_timeout: CONNECT_TIMEOUT,
-        give_up_after: estrade_core::DEFAULT_GIVE_UP_AFTER,
+        give_up_after: ctx.give_up_after,
     };
     let sink = Arc::new(ScreenSink { video: ctx.video.clone(), levels: Arc::clone(&ctx.levels), speaker });
     let joined = estrade_core::join(options, Arc::clone(&ctx.connector), Arc::clone(&ctx.peers), LocalMedia { audio, video, screen: None }, sink).await;

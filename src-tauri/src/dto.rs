@@ -371,12 +371,7 @@ impl ClassUpdate {
             },
             ClassEvent::Reconnecting { attempt, .. } => Self::Reconnecting { attempt: *attempt },
             ClassEvent::Reconnected { .. } => Self::Reconnected,
-            ClassEvent::ConnectionLost { .. } => Self::ConnectionLost {
-                message: Message::new(
-                    "La connexion au serveur de classe est perdue. Vérifiez votre connexion à Internet, puis rejoignez la classe à nouveau.",
-                    "The connection to the classroom server was lost. Check your Internet connection, then join the class again.",
-                ),
-            },
+            ClassEvent::ConnectionLost { reason } => Self::ConnectionLost { message: reason.user_message().into() },
             ClassEvent::Left => Self::Left,
             _ => return None,
         })

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::Parser;
 use estrade_rtc::{RtcConfig, WebrtcPeers};
@@ -54,6 +55,10 @@ struct Args {
     /// Keep settings in this folder instead of the user's configuration folder.
     #[arg(long, env = "ESTRADE_CONFIG_DIR")]
     config_dir: Option<PathBuf>,
+    /// Once in class, how long to keep trying to get a lost class back before
+    /// saying it is lost (default 600 s).
+    #[arg(long = "give-up-after", value_name = "SECONDS")]
+    give_up_after: Option<f64>,
 }
 
 /// What the commands share.
@@ -203,6 +208,10 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
             secrets: Arc::new(KeyringStore::new(KEYCHAIN_SERVICE)),
             video: VideoRouter::start(),
             levels: Arc::new(Levels::default()),
+            give_up_after: args
+                .give_up_after
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map_or(estrade_core::DEFAULT_GIVE_UP_AFTER, Duration::from_secs_f64),
         },
         class: tokio::sync::Mutex::new(None),
         generation: AtomicU32::new(0),

@@ -8,6 +8,9 @@
 // E2E_MODE=server-restarts: in class with a CLI peer, then the test stops
 //   Janus and starts it again: the window keeps the class under a
 //   reconnecting banner, and is back in class by itself, the peer's tile painting.
+// E2E_MODE=server-gone: in class with --give-up-after 3, then the test stops
+//   Janus for good: the reconnecting banner, then, once the app gives up, a
+//   plain message saying what happened and what to do, and the rejoin button.
 // E2E_MODE=screenshots: README screenshots of the real app, per language.
 // E2E_MODE=bench: painted fps, decoded-to-painted latency and CPU for one
 //   1280x720 tile plus four 320x180 tiles.
@@ -347,6 +350,24 @@ async function serverRestarts() {
   await stopApp();
 }
 
+async function serverGone() {
+  await startApp(["--server", janus, "--name", "Témoin", "--join", "1234", "--lang", "en", "--give-up-after", "3"]);
+  await visible("#class");
+  await waitFor(`return document.querySelector('#status')?.className.includes('publishing');`, "publishing", 20000);
+  writeFileSync(join(process.env.E2E_SIGNAL_DIR, "joined"), "");
+  // The test stops Janus now, for good.
+  const t0 = Date.now();
+  await waitFor(`return document.querySelector('#status')?.className.includes('reconnecting');`, "the reconnecting banner", 20000);
+  results.bannerAfterMs = Date.now() - t0;
+  await waitFor(`return document.querySelector('#status')?.className.includes('lost');`, "the class said lost", 30000);
+  results.lostAfterMs = Date.now() - t0;
+  check(results.lostAfterMs >= 2500, `not given up before --give-up-after: ${results.lostAfterMs} ms`);
+  results.message = await exec(`return document.querySelector('#class')?.innerText ?? '';`);
+  check(/server is not answering/.test(results.message) && /Internet connection/.test(results.message), `a plain message saying what happened and what to do: ${results.message}`);
+  check(await exec(`return !!document.querySelector('#rejoin') && !document.querySelector('#rejoin').closest('[hidden]') && !document.querySelector('#rejoin').hidden;`), "the rejoin button offered");
+  await stopApp();
+}
+
 /** A pupil presents a slide (a CLI sharing another X screen): the class as it then looks. */
 async function shareScreenshot(file, lang) {
   const presenter = spawn(
@@ -450,6 +471,7 @@ try {
   if (mode === "e2e") await e2e();
   else if (mode === "keychain-locked") await keychainLocked();
   else if (mode === "server-restarts") await serverRestarts();
+  else if (mode === "server-gone") await serverGone();
   else if (mode === "screenshots") await screenshots();
   else if (mode === "bench") await bench();
   else throw new Error(`unknown E2E_MODE ${mode}`);

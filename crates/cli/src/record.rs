@@ -119,6 +119,11 @@ impl Recorder {
         let t = now_ms();
         if let Value::Object(map) = &mut line {
             map.insert("t_ms".into(), t.into());
+            if let ClassEvent::ConnectionLost { reason } = event {
+                let message = reason.user_message();
+                eprintln!("error: {reason}\n  {}\n  {}", message.en, message.fr);
+                map.insert("message".into(), serde_json::to_value(message).unwrap_or_default());
+            }
         }
         print_json(&line);
         match event {

@@ -90,6 +90,26 @@ impl Disconnect {
     pub fn retry_helps(&self) -> bool {
         matches!(self, Disconnect::Network { .. })
     }
+
+    /// What to tell the person in class, in both languages: what happened,
+    /// and what to do now.
+    pub fn user_message(&self) -> crate::UserMessage {
+        let (fr, en) = match self {
+            Disconnect::Network { .. } => (
+                "Estrade n'a pas pu retrouver la classe : le serveur ne répond plus. Vérifiez votre connexion à Internet, puis rejoignez la classe à nouveau ; si cela continue, prévenez l'enseignant.".to_owned(),
+                "Estrade could not get back to the class: the server is not answering. Check your Internet connection, then join the class again; if it keeps happening, tell your teacher.".to_owned(),
+            ),
+            Disconnect::ClassEnded => (
+                "Le cours est terminé.".to_owned(),
+                "The class has ended.".to_owned(),
+            ),
+            Disconnect::Refused { detail } => (
+                format!("Le serveur n'a pas voulu vous reprendre dans la classe ({detail}). Rejoignez-la à nouveau ; si cela continue, prévenez l'enseignant."),
+                format!("The server would not let you back into the class ({detail}). Join it again; if it keeps happening, tell your teacher."),
+            ),
+        };
+        crate::UserMessage { fr, en }
+    }
 }
 
 impl Serialize for Disconnect {
