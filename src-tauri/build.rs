@@ -11,6 +11,7 @@ fn main() {
         "test_microphone",
         "test_connection",
         "join",
+        "cancel_join",
         "leave",
         "set_microphone",
         "set_camera",

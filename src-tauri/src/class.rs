@@ -113,6 +113,50 @@ pub struct ActiveClass {
     pub generation: u32,
 }
 
+/// The class's life in the app, with one owner (`AppState::class`): no
+/// class, a join under way (which the person may cancel), or a class we are
+/// in, connected or getting itself back (its events say which). The lock on
+/// it is held only to look or to change state, never across a join, so a
+/// cancel, a leave or a window closing is never stuck behind one.
+#[derive(Debug, Default)]
+pub enum ClassLife {
+    /// No class.
+    #[default]
+    Idle,
+    /// Joining; sending on `cancel` (or dropping it) abandons the join.
+    Joining {
+        /// Which join.
+        generation: u32,
+        /// Abandons it.
+        cancel: tokio::sync::oneshot::Sender<()>,
+    },
+    /// In class.
+    InClass(ActiveClass),
+}
+
+impl ClassLife {
+    /// The class we are in, if any.
+    pub fn in_class(&self) -> Option<&ActiveClass> {
+        match self {
+            ClassLife::InClass(class) => Some(class),
+            _ => None,
+        }
+    }
+
+    /// Back to no class: a join under way is abandoned; the class we were
+    /// in, if any, is returned for leaving.
+    pub fn end(&mut self) -> Option<ActiveClass> {
+        match std::mem::take(self) {
+            ClassLife::InClass(class) => Some(class),
+            ClassLife::Joining { cancel, .. } => {
+                let _ = cancel.send(());
+                None
+            }
+            ClassLife::Idle => None,
+        }
+    }
+}
+
 /// How long a keychain call may take: it may be showing an unlock prompt.
 const KEYCHAIN_PATIENCE: Duration = Duration::from_secs(30);
 

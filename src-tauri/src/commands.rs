@@ -11,7 +11,7 @@ use tauri_specta::Event;
 
 use estrade_media::MediaSwitch;
 
-use crate::class::{self, ActiveClass};
+use crate::class::{self, ActiveClass, ClassLife};
 use crate::dto::{
     AppError, ClassChanged, ClassUpdate, ConnectionCheck, DeviceList, ErrorCode, JoinRequest, Joined, Settings, ShareTargets, SpeakerLevel, Startup, VideoTile,
 };
@@ -59,7 +59,7 @@ pub fn startup(state: State<'_, AppState>) -> Startup {
 pub async fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<(), AppError> {
     let voice = settings.voice;
     state.store_settings(settings)?;
-    if let Some(class) = state.class.lock().await.as_ref() {
+    if let Some(class) = state.class.lock().await.in_class() {
         class.voice.set_settings(voice.into());
     }
     Ok(())
@@ -112,15 +112,19 @@ pub async fn join(
     if request.pin.as_deref().is_none_or(str::is_empty) && state.auto_join.as_ref().is_some_and(|a| a.invite == request.invite) {
         request.pin = state.auto_join_pin.as_ref().map(|p| p.expose().clone());
     }
-    let mut current = state.class.lock().await;
-    if current.is_some() {
-        return Err(AppError::new(
-            ErrorCode::AlreadyInClass,
-            "Vous êtes déjà dans une classe : quittez-la d'abord.",
-            "You are already in a class: leave it first.",
-        ));
-    }
     let generation = state.generation.fetch_add(1, Ordering::Relaxed) + 1;
+    let (cancel, cancelled) = tokio::sync::oneshot::channel();
+    {
+        let mut life = state.class.lock().await;
+        if !matches!(*life, ClassLife::Idle) {
+            return Err(AppError::new(
+                ErrorCode::AlreadyInClass,
+                "Vous êtes déjà dans une classe : quittez-la d'abord.",
+                "You are already in a class: leave it first.",
+            ));
+        }
+        *life = ClassLife::Joining { generation, cancel };
+    }
     let settings = state.settings();
     tracing::info!(?request, "joining");
     let notices: class::Notices = {
@@ -131,12 +135,38 @@ pub async fn join(
             }
         })
     };
-    let outcome = class::join(&state.ctx, &settings, request, generation, notices).await?;
-    if let Err(e) = state.remember(&outcome.joined.server, &outcome.joined.me.name) {
+    // Dropping the join (cancelled) abandons it wherever it is.
+    let joined = tokio::select! {
+        joined = class::join(&state.ctx, &settings, request, generation, notices) => Some(joined),
+        _ = cancelled => None,
+    };
+    let outcome = {
+        let mut life = state.class.lock().await;
+        let still_wanted = matches!(*life, ClassLife::Joining { generation: g, .. } if g == generation);
+        match joined {
+            Some(Ok(class::JoinOutcome { class, events, joined })) if still_wanted => {
+                *life = ClassLife::InClass(class);
+                (joined, events)
+            }
+            Some(Ok(outcome)) => {
+                // Cancelled just as the join succeeded: out again.
+                drop(life);
+                outcome.class.handle.leave().await;
+                return Err(join_cancelled());
+            }
+            Some(Err(e)) => {
+                if still_wanted {
+                    *life = ClassLife::Idle;
+                }
+                return Err(e);
+            }
+            None => return Err(join_cancelled()),
+        }
+    };
+    let (joined, mut events) = outcome;
+    if let Err(e) = state.remember(&joined.server, &joined.me.name) {
         tracing::warn!(error = %e, "settings not saved after joining");
     }
-    *current = Some(outcome.class);
-    drop(current);
 
     // Levels, until this class ends.
     let level_state = app.clone();
@@ -145,11 +175,11 @@ pub async fn join(
         loop {
             tick.tick().await;
             let state = level_state.state::<AppState>();
-            if state.generation.load(Ordering::Relaxed) != generation || state.class.lock().await.is_none() {
+            if state.generation.load(Ordering::Relaxed) != generation || state.class.lock().await.in_class().is_none() {
                 break;
             }
             let mut snapshot = state.ctx.levels.snapshot();
-            if let Some(level) = state.class.lock().await.as_ref().and_then(|c| c.microphone_level.as_ref()) {
+            if let Some(level) = state.class.lock().await.in_class().and_then(|c| c.microphone_level.as_ref()) {
                 snapshot.push(SpeakerLevel { participant: class::SELF_TILE.to_owned(), level: class::meter(level.rms()) });
             }
             if levels.send(snapshot).is_err() {
@@ -158,7 +188,6 @@ pub async fn join(
         }
     });
     // Class events, in order, to the window.
-    let mut events = outcome.events;
     let forward = app.clone();
     tauri::async_runtime::spawn(async move {
         while let Some(event) = events.recv().await {
@@ -168,9 +197,9 @@ pub async fn join(
             }
             let ends = matches!(event, estrade_core::ClassEvent::ConnectionLost { .. } | estrade_core::ClassEvent::Left);
             if ends {
-                let mut class = state.class.lock().await;
-                if class.as_ref().is_some_and(|c| c.generation == generation) {
-                    *class = None;
+                let mut life = state.class.lock().await;
+                if life.in_class().is_some_and(|c| c.generation == generation) {
+                    *life = ClassLife::Idle;
                     state.ctx.video.clear();
                     state.ctx.levels.clear();
                 }
@@ -182,15 +211,35 @@ pub async fn join(
             }
         }
     });
-    Ok(outcome.joined)
+    Ok(joined)
+}
+
+fn join_cancelled() -> AppError {
+    AppError::new(ErrorCode::Cancelled, "Connexion à la classe annulée.", "Joining the class was cancelled.")
+}
+
+/// Abandons the join under way, if any: the join screen comes back at once.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_join(state: State<'_, AppState>) -> Result<(), AppError> {
+    let mut life = state.class.lock().await;
+    if matches!(*life, ClassLife::Joining { .. }) {
+        tracing::info!("join cancelled");
+        life.end();
+    }
+    Ok(())
 }
 
 /// Leaves the class: says goodbye to the server and closes media.
 #[tauri::command]
 #[specta::specta]
 pub async fn leave(state: State<'_, AppState>) -> Result<(), AppError> {
-    let mut current = state.class.lock().await;
-    let class: ActiveClass = current.take().ok_or_else(not_in_class)?;
+    let mut life = state.class.lock().await;
+    let joining = matches!(*life, ClassLife::Joining { .. });
+    let Some(class) = life.end() else {
+        // Leaving during a join abandons it.
+        return if joining { Ok(()) } else { Err(not_in_class()) };
+    };
     class.handle.leave().await;
     // Still under the lock, so a new class cannot have started its tiles yet.
     state.ctx.video.clear();
@@ -200,8 +249,8 @@ pub async fn leave(state: State<'_, AppState>) -> Result<(), AppError> {
 
 /// Sets one of the current class's media switches.
 async fn set_switch(state: &AppState, which: fn(&ActiveClass) -> &MediaSwitch, on: bool) -> Result<(), AppError> {
-    let class = state.class.lock().await;
-    which(class.as_ref().ok_or_else(not_in_class)?).set(on);
+    let life = state.class.lock().await;
+    which(life.in_class().ok_or_else(not_in_class)?).set(on);
     Ok(())
 }
 
@@ -236,8 +285,8 @@ pub async fn share_screen(state: State<'_, AppState>, target: Option<String>) ->
         .await
         .map_err(|e| AppError::new(ErrorCode::ScreenShare, format!("Le partage d'écran a échoué : {e}"), format!("The screen share failed: {e}")))?
         .map_err(|e| AppError { code: ErrorCode::ScreenShare, message: e.user_message().into() })?;
-    let class = state.class.lock().await;
-    let class = class.as_ref().ok_or_else(not_in_class)?;
+    let life = state.class.lock().await;
+    let class = life.in_class().ok_or_else(not_in_class)?;
     Ok(class.handle.share_screen(Box::new(source)).await?)
 }
 
@@ -245,8 +294,8 @@ pub async fn share_screen(state: State<'_, AppState>, target: Option<String>) ->
 #[tauri::command]
 #[specta::specta]
 pub async fn stop_screen_share(state: State<'_, AppState>) -> Result<(), AppError> {
-    let class = state.class.lock().await;
-    let class = class.as_ref().ok_or_else(not_in_class)?;
+    let life = state.class.lock().await;
+    let class = life.in_class().ok_or_else(not_in_class)?;
     Ok(class.handle.stop_screen_share().await?)
 }
 

@@ -45,6 +45,8 @@ pub enum ErrorCode {
     Media,
     AlreadyInClass,
     NotInClass,
+    /// The person cancelled the join.
+    Cancelled,
     Settings,
     Device,
     ScreenShare,

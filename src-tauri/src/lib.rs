@@ -24,7 +24,7 @@ use estrade_secrets::{KeyringStore, Sensitive};
 use estrade_net::{DiscoveryClient, TlsTrust, WsConnector};
 use tauri::Manager;
 
-use crate::class::{ActiveClass, JoinContext, Levels};
+use crate::class::{ClassLife, JoinContext, Levels};
 use crate::dto::{AppError, ErrorCode, JoinRequest, Language, Message, Settings};
 use crate::settings::SettingsFile;
 use crate::video::VideoRouter;
@@ -73,7 +73,7 @@ pub struct AppState {
     /// crosses into the webview.
     auto_join_pin: Option<Sensitive<String>>,
     ctx: JoinContext,
-    class: tokio::sync::Mutex<Option<ActiveClass>>,
+    class: tokio::sync::Mutex<ClassLife>,
     generation: AtomicU32,
 }
 
@@ -127,6 +127,7 @@ pub fn ipc() -> tauri_specta::Builder<tauri::Wry> {
             commands::test_microphone,
             commands::test_connection,
             commands::join,
+            commands::cancel_join,
             commands::leave,
             commands::set_microphone,
             commands::set_camera,
@@ -213,7 +214,7 @@ fn state_for(args: &Args, config_dir: PathBuf) -> AppState {
                 .filter(|s| s.is_finite() && *s >= 0.0)
                 .map_or(estrade_core::DEFAULT_GIVE_UP_AFTER, Duration::from_secs_f64),
         },
-        class: tokio::sync::Mutex::new(None),
+        class: tokio::sync::Mutex::new(ClassLife::Idle),
         generation: AtomicU32::new(0),
     }
 }
@@ -254,8 +255,8 @@ pub fn run() -> ExitCode {
         if let tauri::RunEvent::Exit = event {
             // Leave the class politely when the window closes.
             let state = handle.state::<AppState>();
-            // A join still under way holds the lock: don't wait for it, the server will time us out.
-            let class = state.class.try_lock().ok().and_then(|mut class| class.take());
+            // A join under way is abandoned; a class we are in is left.
+            let class = state.class.try_lock().ok().and_then(|mut life| life.end());
             if let Some(class) = class {
                 tauri::async_runtime::block_on(class.handle.leave());
             }

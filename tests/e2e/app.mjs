@@ -20,6 +20,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { createServer } from "node:net";
 
 const driver = process.env.WEBDRIVER_URL;
 const app = process.env.ESTRADE_APP;
@@ -174,6 +175,23 @@ async function e2e() {
     15000,
   );
   check(results.connectionTest.some((l) => l.includes("fail") && /ne répond pas|not answering/.test(l)), `the connection test names the dead server: ${JSON.stringify(results.connectionTest)}`);
+  // A server that accepts the connection and never answers: the join can be cancelled, at once.
+  const silent = createServer(() => {}).listen(0, "127.0.0.1");
+  await new Promise((resolve) => silent.once("listening", resolve));
+  await fill("#invite", `ws://127.0.0.1:${silent.address().port}/?class=1234`);
+  await click("#join button[type=submit]");
+  await waitFor(`const c = document.querySelector('#cancel-join'); return c && !c.hidden ? true : null;`, "the cancel button while joining", 5000);
+  const cancelAt = Date.now();
+  await click("#cancel-join");
+  await waitFor(
+    `const s = document.querySelector('#join button[type=submit]'); return s && !s.disabled && document.querySelector('#cancel-join')?.hidden ? true : null;`,
+    "the join form back after cancelling",
+    3000,
+  );
+  results.cancelledInMs = Date.now() - cancelAt;
+  check(results.cancelledInMs < 1000, `cancelled within a second: ${results.cancelledInMs} ms`);
+  check(await exec(`const e = document.querySelector('#join .error'); return !e || e.hidden;`), "no error shown after cancelling");
+  silent.close();
   const wrongPin = await tryJoin("4321", "1111");
   results.wrongPin = wrongPin.error;
   check(/PIN/.test(wrongPin.error ?? ""), `wrong PIN: ${JSON.stringify(wrongPin)}`);

@@ -68,6 +68,17 @@ async join(request: JoinRequest, levels: TAURI_CHANNEL<SpeakerLevel[]>) : Promis
 }
 },
 /**
+ * Abandons the join under way, if any: the join screen comes back at once.
+ */
+async cancelJoin() : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("cancel_join") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Leaves the class: says goodbye to the server and closes media.
  */
 async leave() : Promise<Result<null, AppError>> {
@@ -270,7 +281,11 @@ export type DeviceList = { microphones: DeviceInfo[]; speakers: DeviceInfo[]; ca
 /**
  * What kind of failure, for the UI to choose how to show it.
  */
-export type ErrorCode = "unreachable" | "bad_address" | "bad_invite" | "no_name" | "no_such_class" | "wrong_pin" | "class_full" | "refused" | "timed_out" | "connection_lost" | "media" | "already_in_class" | "not_in_class" | "settings" | "device" | "screen_share" | 
+export type ErrorCode = "unreachable" | "bad_address" | "bad_invite" | "no_name" | "no_such_class" | "wrong_pin" | "class_full" | "refused" | "timed_out" | "connection_lost" | "media" | "already_in_class" | "not_in_class" | 
+/**
+ * The person cancelled the join.
+ */
+"cancelled" | "settings" | "device" | "screen_share" | 
 /**
  * The school's discovery document could not be had (its host, its
  * certificate, or its content).

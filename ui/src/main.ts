@@ -87,6 +87,7 @@ function render(top?: HTMLElement): void {
             invite = inv;
             void joinClass({ invite: inv, name, pin: pin || null, rememberPin });
           },
+          onCancel: () => void commands.cancelJoin(),
           onSettings: () => {
             screen = "settings";
             render();
@@ -260,7 +261,8 @@ async function joinClass(request: JoinRequest): Promise<void> {
   }
   busy = false;
   if (result.status === "error") {
-    joinError = { text: messageOf(result.error), field: errorField(result.error.code) };
+    // Cancelled by the person: back to the form as it was, nothing to explain.
+    joinError = result.error.code === "cancelled" ? null : { text: messageOf(result.error), field: errorField(result.error.code) };
     render();
     return;
   }

@@ -11,6 +11,8 @@ export interface JoinProps {
   /** Which field the error is about, to focus it. */
   errorField: "invite" | "name" | "pin" | null;
   onJoin(invite: string, name: string, pin: string, rememberPin: boolean): void;
+  /** Abandons the join under way (shown while busy). */
+  onCancel(): void;
   onSettings(): void;
 }
 
@@ -21,6 +23,8 @@ export function joinScreen(props: JoinProps): HTMLElement {
   const remember = h("input", { type: "checkbox", id: "remember-pin", checked: true });
   const error = h("p", { class: "error", role: "alert", hidden: !props.error }, props.error ?? "");
   const submit = h("button", { type: "submit", class: "primary", disabled: props.busy }, props.busy ? t("joining") : t("join"));
+  const cancel = h("button", { type: "button", id: "cancel-join", hidden: !props.busy }, t("cancel"));
+  cancel.addEventListener("click", () => props.onCancel());
   const form = h(
     "form",
     { class: "card", novalidate: true },
@@ -32,7 +36,7 @@ export function joinScreen(props: JoinProps): HTMLElement {
     error,
     // After a failure: what exactly is wrong on the way to the class.
     props.error ? connectionTest(() => invite.value) : null,
-    h("div", { class: "actions" }, submit),
+    h("div", { class: "actions" }, cancel, submit),
   );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
