@@ -80,12 +80,7 @@ fn when_the_server_is_gone_for_good_the_app_says_so_plainly_after_giving_up() {
     let artifacts = scratch("app-server-gone");
     let dir = artifacts.to_str().expect("utf-8 path");
     let run = janus.spawn_app("server-gone", &[("E2E_ARTIFACTS", dir), ("E2E_SIGNAL_DIR", dir)]);
-    let joined = artifacts.join("joined");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !joined.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(joined.exists(), "the app never reported being in class");
+    wait_until_in_class(&artifacts);
     janus.stop_server();
     let run = AppRun::finish(run, Duration::from_secs(120));
     assert!(run.status.success(), "server-gone run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
@@ -101,16 +96,21 @@ fn after_janus_restarts_mid_class_the_app_is_back_in_class_by_itself() {
     let _peer = janus.join("Hugo", 1234, &["--send-audio", "tone:440", "--duration", "120"]);
     let run = janus.spawn_app("server-restarts", &[("E2E_ARTIFACTS", dir), ("E2E_SIGNAL_DIR", dir)]);
     // Once the app is in class, the server goes away, and comes back 3 s later.
-    let joined = artifacts.join("joined");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !joined.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(joined.exists(), "the app never reported being in class");
+    wait_until_in_class(&artifacts);
     janus.stop_server();
     std::thread::sleep(Duration::from_secs(3));
     janus.restart_server();
     let run = AppRun::finish(run, Duration::from_secs(120));
     assert!(run.status.success(), "server-restarts run failed: {:#}\nstderr:\n{}", run.results, run.stderr);
     eprintln!("server restarts: {:#}", run.results);
+}
+
+/// Waits for the app's run to say (a `joined` file in `signals`) that it is in class.
+fn wait_until_in_class(signals: &std::path::Path) {
+    let joined = signals.join("joined");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !joined.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(joined.exists(), "the app never reported being in class");
 }
