@@ -65,7 +65,7 @@ impl Backoff {
     /// The wait from the loss to the first attempt of an outage: `phase` of
     /// the first window.
     pub fn first_wait(&self, phase: Phase) -> Duration {
-        self.ceiling(0).mul_f64(phase.0)
+        phase.of(self.ceiling(0))
     }
 
     /// The wait after the attempt of window `round` failed: the rest of that
@@ -104,6 +104,11 @@ impl Phase {
     /// A phase drawn uniformly.
     pub fn random(rng: &mut impl Rng) -> Self {
         Self(rng.gen_range(0.0..1.0))
+    }
+
+    /// This phase of a window `window` long.
+    pub fn of(self, window: Duration) -> Duration {
+        window.mul_f64(self.0)
     }
 }
 

@@ -15,6 +15,11 @@
 //! never stuck behind a subscription's ICE gathering.
 //!
 //! Reconnection escalates, lightest first:
+//! - media stopped getting through while the server link held (ICE
+//!   disconnected or failed): ICE is restarted on the same session and
+//!   handles, a new offer with fresh credentials for our publication, a
+//!   `configure {restart}` for each subscription, in rounds ([`ICE_RESTART_BACKOFF`])
+//!   for up to [`ICE_REPAIR_WINDOW`], then a rejoin;
 //! - the WebSocket dropped while Janus kept our session: a new WebSocket to
 //!   the same server and Janus `claim` (every handle and peer connection as it
 //!   was), for up to [`RECLAIM_WINDOW`];
@@ -27,7 +32,7 @@
 //!
 //! A leave, or a class closed on the server, never reconnects.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use estrade_proto::videoroom::{
@@ -59,6 +64,20 @@ pub const RECLAIM_BACKOFF: Backoff = Backoff { base: Duration::from_millis(250),
 /// restarted Janus; growing by half, the windows reach 15 s within a minute
 /// all the same).
 pub const REJOIN_BACKOFF: Backoff = Backoff { base: Duration::from_millis(500), growth: 1.5, cap: Duration::from_secs(15) };
+/// How long a media connection may stay disconnected (ICE has heard nothing
+/// for 2 s already, `estrade-rtc`) before its ICE is restarted: long enough
+/// for a blip to pass by itself, short enough to be back while the class is
+/// still listening. Each client adds up to [`ICE_RESTART_SPREAD`] of its own.
+pub const ICE_RESTART_AFTER: Duration = Duration::from_millis(800);
+/// Spreads the first ICE restarts of a whole school whose network blinked at once.
+pub const ICE_RESTART_SPREAD: Duration = Duration::from_millis(400);
+/// The windows of the ICE restart rounds after the first: a restarted
+/// connection gets this long to connect (its checks last about 2 s) before
+/// it is restarted again.
+pub const ICE_RESTART_BACKOFF: Backoff = Backoff { base: Duration::from_secs(2), growth: 1.5, cap: Duration::from_secs(5) };
+/// ICE restarts that have not brought the media back within this give way to
+/// a rejoin (a new session: whatever was stuck on the server goes with it).
+pub const ICE_REPAIR_WINDOW: Duration = Duration::from_secs(20);
 /// How long leaving may wait for the server's goodbye before closing anyway.
 pub const LEAVE_GRACE: Duration = Duration::from_secs(2);
 
@@ -104,6 +123,17 @@ pub enum Command {
 /// at a time, in order; subscriptions' run side by side.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerAction {
+    /// Restart our publisher's ICE: fresh credentials and addresses.
+    /// Outcome: [`PeerResult::Offer`].
+    RestartIce,
+    /// Answer the server's new offer on a live subscription (an ICE restart).
+    /// Outcome: [`PeerResult::Answer`].
+    AcceptOffer {
+        /// Which subscription.
+        subscription: SubscriptionId,
+        /// The server's SDP offer, with fresh ICE credentials.
+        offer: String,
+    },
     /// Make our publisher from the class's media (closing any previous one).
     /// Outcome: [`PeerResult::Offer`].
     Publish {
@@ -255,6 +285,25 @@ pub enum ConnectionState {
 /// One of a participant's subscriptions: sound and camera, or screen share.
 type SubscriptionKey = (ParticipantId, VideoFeed);
 
+/// A media connection, as ICE repair sees it: a subscription, or (`None`) our publication.
+type Connection = Option<SubscriptionKey>;
+
+/// Media connections that lost their path, and the rounds of ICE restarts
+/// that bring them back. One repair for the whole class: a network that
+/// blinks takes every connection with it.
+#[derive(Debug, Clone)]
+struct IceRepair {
+    /// When the first connection lost its path.
+    since: Instant,
+    /// Restart rounds so far (0: none yet).
+    attempt: u32,
+    /// The next round (the first at this client's own phase of
+    /// [`ICE_RESTART_SPREAD`]; the rest keep that spacing).
+    next_round: Instant,
+    /// The connections without a path.
+    troubled: BTreeSet<Connection>,
+}
+
 /// What a publisher offers, as Janus last listed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Offered {
@@ -269,9 +318,12 @@ struct Offered {
 enum SubStep {
     Attach,
     Join,
+    /// Our peer connection is answering the server's offer.
     Answer,
     Start,
     Live,
+    /// Live, and the server was asked for an ICE-restart offer.
+    Restart,
 }
 
 #[derive(Debug)]
@@ -295,6 +347,8 @@ enum Job {
     Share(CommandId),
     /// `None` when the shared window went away by itself.
     StopShare(Option<CommandId>),
+    /// Fresh ICE for our publication (its path was lost).
+    RestartIce,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,6 +370,7 @@ enum Pending {
     SubAttach(SubscriptionId),
     SubJoin(SubscriptionId),
     SubStart(SubscriptionId),
+    SubRestart(SubscriptionId),
     Leave,
     Destroy,
 }
@@ -371,6 +426,8 @@ pub struct ClassMachine {
     /// Servers that failed since the class was cut: tried last.
     down: Vec<String>,
     recovery: Option<Recovery>,
+    /// Media connections being repaired by ICE restarts, while the link holds.
+    ice_repair: Option<IceRepair>,
     /// Why the last server attempt failed (for the join's error).
     last_failure: Option<JoinError>,
     requests: HashMap<RequestId, Pending>,
@@ -414,6 +471,7 @@ impl ClassMachine {
             retry_floor: Duration::ZERO,
             down: Vec::new(),
             recovery: None,
+            ice_repair: None,
             last_failure: None,
             requests: HashMap::new(),
             participants: BTreeMap::new(),
@@ -446,6 +504,7 @@ impl ClassMachine {
             (Stage::Over | Stage::Leaving { .. }, _) => ConnectionState::Ended,
             (_, Some(r)) if r.level == ReconnectLevel::Claim => ConnectionState::Resuming,
             (_, Some(_)) => ConnectionState::Rejoining,
+            (Stage::InClass, None) if self.ice_repair.as_ref().is_some_and(|r| r.attempt > 0) => ConnectionState::Resuming,
             (Stage::InClass, None) => ConnectionState::Connected,
             (_, None) => ConnectionState::Joining,
         }
@@ -488,6 +547,7 @@ impl ClassMachine {
         };
         let give_up = self.recovery.map(|r| r.since + self.config.join.give_up_after);
         let retry = self.retry_subscription.values().map(|&(_, at)| at).min();
+        let ice = self.ice_repair.as_ref().filter(|_| self.repairing_allowed()).map(|r| r.next_round.min(r.since + ICE_REPAIR_WINDOW));
         let session = if self.offline() {
             None
         } else {
@@ -497,7 +557,7 @@ impl ClassMachine {
                 _ => None,
             }
         };
-        [own, give_up, retry, session].into_iter().flatten().min()
+        [own, give_up, retry, ice, session].into_iter().flatten().min()
     }
 
     // ----- the link and the session -----
@@ -751,6 +811,7 @@ impl ClassMachine {
         }
         self.peer_ops.clear();
         self.retry_subscription.clear();
+        self.ice_repair = None;
         if self.publisher_exists {
             self.op(PeerAction::ClosePublisher, None);
             self.publisher_exists = false;
@@ -762,6 +823,7 @@ impl ClassMachine {
                 Job::Publish { answers: a } => answers.extend(a),
                 Job::Share(c) => answers.push(c),
                 Job::StopShare(c) => answers.extend(c),
+                Job::RestartIce => {}
             }
         }
         if self.config.audio || self.config.video || self.screen || !answers.is_empty() {
@@ -794,6 +856,7 @@ impl ClassMachine {
         if self.stage == Stage::InClass && self.retry_subscription.values().any(|&(_, at)| at <= now) {
             self.reconcile();
         }
+        self.repair_ice();
     }
 
     /// Drains the session machine's outputs.
@@ -888,6 +951,7 @@ impl ClassMachine {
             (Pending::SubAttach(id), event) => self.sub_attached(id, event),
             (Pending::SubJoin(id), event) => self.sub_joined(id, event),
             (Pending::SubStart(id), event) => self.sub_started(id, event),
+            (Pending::SubRestart(id), event) => self.sub_restart_offered(id, event),
             (Pending::Leave, _) => {
                 let destroy = self.session.destroy(self.now);
                 self.request(destroy, Pending::Destroy);
@@ -1231,6 +1295,7 @@ impl ClassMachine {
 
     fn cancel_subscription(&mut self, key: SubscriptionKey) {
         let Some(sub) = self.subscriptions.remove(&key) else { return };
+        self.path_back(Some(key));
         if sub.has_peer {
             self.op(PeerAction::CloseSubscription { subscription: sub.id }, None);
         }
@@ -1273,6 +1338,9 @@ impl ClassMachine {
                 JobStep::Peer { op: self.publish_op(), new_publisher: true }
             }
             Job::Publish { .. } => JobStep::Peer { op: self.publish_op(), new_publisher: true },
+            // Replaced since it was asked for: the new publisher has fresh ICE.
+            Job::RestartIce if !self.publisher_exists => return self.next_job(),
+            Job::RestartIce => JobStep::Peer { op: self.op(PeerAction::RestartIce, None), new_publisher: false },
             Job::Share(_) => {
                 self.screen = true;
                 JobStep::Peer { op: self.op(PeerAction::ShareScreen, None), new_publisher: false }
@@ -1293,6 +1361,8 @@ impl ClassMachine {
     }
 
     fn publish_op(&mut self) -> PeerOpId {
+        // A new connection: whatever the old one's path was does not matter.
+        self.path_back(None);
         self.publisher_exists = true;
         let action = PeerAction::Publish { audio: self.config.audio, video: self.config.video, screen: self.screen };
         self.op(action, None)
@@ -1379,6 +1449,8 @@ impl ClassMachine {
                     }
                 }
             }
+            // A failure was said above; the next round of the repair tries again.
+            Job::RestartIce => {}
         }
         self.next_job();
     }
@@ -1408,18 +1480,135 @@ impl ClassMachine {
                     self.emit(ClassEvent::MediaFlowing { participant, kind, after });
                 }
             }
-            (Some(key), PeerEventKind::Failed(reason)) => {
-                if let Some(participant) = self.subscriptions.get(&key).map(|s| s.from.clone()) {
-                    self.emit(ClassEvent::MediaFailed { participant: Some(participant), reason });
-                }
+            (connection, PeerEventKind::Disconnected) => self.path_lost(connection, false),
+            (connection, PeerEventKind::Failed(reason)) => {
+                warn!(?connection, %reason, "media connection failed");
+                self.path_lost(connection, true);
             }
-            (None, PeerEventKind::Failed(reason)) => self.emit(ClassEvent::MediaFailed { participant: None, reason }),
+            (connection, PeerEventKind::Connected) => self.path_back(connection),
             (None, PeerEventKind::SourceEnded(MediaKind::Screen)) => {
                 info!("screen share ended by itself");
                 self.queue_job(Job::StopShare(None));
             }
             (_, kind) => debug!(role = ?event.role, ?kind, "peer event"),
         }
+    }
+
+    // ----- ICE repair -----
+
+    /// Whether ICE may be restarted now: in class, with the link to the server up.
+    fn repairing_allowed(&self) -> bool {
+        self.stage == Stage::InClass && self.recovery.is_none()
+    }
+
+    /// A media connection stopped hearing from the server (`failed`: ICE gave
+    /// up on it): it joins the repair, whose first round comes soon.
+    fn path_lost(&mut self, connection: Connection, failed: bool) {
+        let exists = match connection {
+            None => self.publisher_exists,
+            Some(key) => self.subscriptions.get(&key).is_some_and(|s| s.has_peer),
+        };
+        if !exists || matches!(self.stage, Stage::Over | Stage::Leaving { .. }) {
+            return;
+        }
+        let now = self.now;
+        let phase = Phase::random(&mut self.rng);
+        let repair = self.ice_repair.get_or_insert_with(|| IceRepair {
+            since: now,
+            attempt: 0,
+            next_round: now + ICE_RESTART_AFTER + phase.of(ICE_RESTART_SPREAD),
+            troubled: BTreeSet::new(),
+        });
+        if repair.troubled.insert(connection) {
+            info!(?connection, failed, "a media connection lost its path");
+        }
+        if failed && repair.attempt == 0 {
+            // No use waiting for it to come back by itself.
+            repair.next_round = repair.next_round.min(now);
+        }
+    }
+
+    /// A media connection is fine again (or gone): once none is left without
+    /// a path, the class is back.
+    fn path_back(&mut self, connection: Connection) {
+        let Some(repair) = self.ice_repair.as_mut() else { return };
+        if !repair.troubled.remove(&connection) || !repair.troubled.is_empty() {
+            return;
+        }
+        let Some(repair) = self.ice_repair.take() else { return };
+        if repair.attempt == 0 {
+            return debug!("the media's path came back by itself");
+        }
+        let after = self.now - repair.since;
+        info!(after_ms = after.as_millis() as u64, attempts = repair.attempt, "media back after ICE restarts");
+        if let (Some(me), Some(endpoint)) = (self.me.clone(), self.endpoint.clone()) {
+            self.emit(ClassEvent::Reconnected { level: ReconnectLevel::IceRestart, after, endpoint, me });
+        }
+    }
+
+    /// A round of ICE restarts when one is due; a rejoin once they have had their window.
+    fn repair_ice(&mut self) {
+        if !self.repairing_allowed() {
+            return;
+        }
+        let Some(repair) = self.ice_repair.as_mut() else { return };
+        if self.now >= repair.since + ICE_REPAIR_WINDOW {
+            let secs = ICE_REPAIR_WINDOW.as_secs();
+            return self.rejoin(format!("media did not get through again within {secs} s of ICE restarts"));
+        }
+        if self.now < repair.next_round {
+            return;
+        }
+        repair.next_round = self.now + ICE_RESTART_BACKOFF.ceiling(repair.attempt);
+        repair.attempt += 1;
+        let (attempt, troubled) = (repair.attempt, repair.troubled.clone());
+        warn!(attempt, connections = troubled.len(), "media lost its path; restarting ICE");
+        let endpoint = self.endpoint.clone().unwrap_or_default();
+        self.emit(ClassEvent::Reconnecting { level: ReconnectLevel::IceRestart, attempt, endpoint });
+        for connection in troubled {
+            self.restart_ice(connection);
+        }
+    }
+
+    /// Restarts one connection's ICE: our publication through a new offer
+    /// (`configure`), a subscription through `configure {restart}` and the
+    /// server's new offer.
+    fn restart_ice(&mut self, connection: Connection) {
+        let Some(key) = connection else {
+            let queued = self.jobs.contains(&Job::RestartIce) || matches!(self.current_job, Some((Job::RestartIce, _)));
+            if self.publisher_exists && !queued {
+                self.queue_job(Job::RestartIce);
+            }
+            return;
+        };
+        let Some(sub) = self.subscriptions.get_mut(&key) else { return };
+        // A restart under way, or a connection still being made: nothing to restart.
+        let (SubStep::Live, Some(handle)) = (sub.step, sub.handle) else { return };
+        sub.step = SubStep::Restart;
+        let id = sub.id;
+        self.videoroom(handle, VideoRoomRequest::RestartIce { restart: true }, None, Pending::SubRestart(id));
+    }
+
+    /// The server's answer to a subscription's ICE restart: its new offer.
+    fn sub_restart_offered(&mut self, id: SubscriptionId, event: SessionEvent) {
+        let Some(key) = self.sub_key(id) else { return };
+        let offer = match event {
+            SessionEvent::Replied { data, jsep, .. } => match VideoRoomEvent::from_plugin_data(&data) {
+                VideoRoomEvent::Error { code, reason } => {
+                    return self.subscription_failed(key, format!("server refused to restart ICE: {reason} ({code})"))
+                }
+                _ => jsep.filter(|j| j.kind == JsepType::Offer).map(|j| j.sdp),
+            },
+            other => return self.subscription_failed(key, describe(&other)),
+        };
+        let sub = self.subscriptions.get_mut(&key).expect("found above");
+        let Some(offer) = offer else {
+            // Janus postpones a restart while an earlier offer is unanswered: the next round asks again.
+            sub.step = SubStep::Live;
+            return debug!(participant = %sub.from.id, "the server postponed an ICE restart");
+        };
+        sub.step = SubStep::Answer;
+        self.op(PeerAction::AcceptOffer { subscription: id, offer }, Some(id));
     }
 
     // ----- leaving -----

@@ -55,6 +55,10 @@ pub enum VideoFeed {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ReconnectLevel {
+    /// Media stopped getting through while the server link held: ICE is
+    /// restarted on the same session and handles (fresh credentials, fresh
+    /// local addresses), so we stay the same participant.
+    IceRestart,
     /// The WebSocket dropped while Janus kept our session: a new WebSocket
     /// claims it back, with every handle and peer connection as it was.
     Claim,

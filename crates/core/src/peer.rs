@@ -48,8 +48,11 @@ impl PeerRole {
 /// What a peer connection reports to the driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerEventKind {
-    /// ICE and DTLS are up.
+    /// ICE and DTLS are up (at first, and again after a disconnection).
     Connected,
+    /// Nothing has come through for a while (ICE disconnected): the path may
+    /// come back by itself, or need an ICE restart.
+    Disconnected,
     /// The first frame of this kind was decoded.
     FirstMedia(MediaKind),
     /// The connection failed or closed unexpectedly.
@@ -133,6 +136,10 @@ pub trait Publisher: Send {
     /// Stops sending the screen share at once; the offer tells the server.
     /// `None`: we were not sharing.
     async fn stop_screen_share(&mut self) -> Result<Option<Renegotiation>, PeerError>;
+    /// Restarts ICE: an offer with fresh credentials, gathered again on
+    /// fresh sockets (the network may have changed under us). Media flows
+    /// again once the answer is applied ([`Publisher::accept_answer`]).
+    async fn restart_ice(&mut self) -> Result<Renegotiation, PeerError>;
     /// Stops sending and closes the connection.
     async fn close(self: Box<Self>);
 }
@@ -140,6 +147,9 @@ pub trait Publisher: Send {
 /// A subscription's connection.
 #[async_trait]
 pub trait Subscriber: Send {
+    /// Answers a new offer from the server on the same subscription (an ICE
+    /// restart: fresh credentials); returns the SDP answer.
+    async fn accept_offer(&mut self, offer: String) -> Result<String, PeerError>;
     /// Stops receiving and closes the connection.
     async fn close(self: Box<Self>);
 }

@@ -399,6 +399,26 @@ impl Driver {
                     async move { (op, subscription, peers.subscriber(from, feed, offer, sink, events).await) }.in_current_span(),
                 );
             }
+            PeerAction::AcceptOffer { subscription, offer } => {
+                // Out of the map while it answers; back in with the answer, as a new one comes.
+                let peer = self.subscribers.remove(&subscription);
+                self.subscribing.spawn(
+                    async move {
+                        let result = match peer {
+                            Some(mut peer) => match peer.accept_offer(offer).await {
+                                Ok(answer) => Ok((peer, answer)),
+                                Err(e) => {
+                                    peer.close().await;
+                                    Err(e)
+                                }
+                            },
+                            None => Err(PeerError("the subscription's connection is gone".into())),
+                        };
+                        (op, subscription, result)
+                    }
+                    .in_current_span(),
+                );
+            }
             PeerAction::CloseSubscription { subscription } => {
                 if let Some(peer) = self.subscribers.remove(&subscription) {
                     tokio::spawn(peer.close());
@@ -510,6 +530,10 @@ async fn publisher_worker(
                 media.set_screen(None);
                 result
             }
+            PeerAction::RestartIce => match publisher.as_mut() {
+                Some(p) => p.restart_ice().await.map_or_else(PeerResult::Failed, PeerResult::Offer),
+                None => failed("restarting ICE"),
+            },
             PeerAction::ClosePublisher => {
                 if let Some(p) = publisher.take() {
                     p.close().await;

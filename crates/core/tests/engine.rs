@@ -5,8 +5,9 @@
 use std::time::{Duration, Instant};
 
 use estrade_core::discovery::{DiscoveryError, ServerList};
-use estrade_core::engine::{Command, ConnectionState, Input, PeerAction};
-use estrade_core::{ClassEvent, ReconnectLevel};
+use estrade_core::engine::{Command, ConnectionState, Input, PeerAction, ICE_REPAIR_WINDOW, ICE_RESTART_AFTER, ICE_RESTART_SPREAD};
+use estrade_core::peer::{PeerEvent, PeerEventKind, PeerRole};
+use estrade_core::{ClassEvent, Participant, ParticipantId, ReconnectLevel};
 use estrade_testkit::virtual_class::{config, AnsweredByTheTest, Client};
 use serde_json::json;
 
@@ -196,4 +197,113 @@ fn an_expired_school_list_is_not_used_while_the_school_is_asked_again() {
         client.tick(now, true, &none);
     }
     assert_eq!(client.machine.state(), ConnectionState::Connected, "{:?}", client.events);
+}
+
+/// A class with Léa publishing, in which we publish our sound: joined, our
+/// publication answered, Léa's received, every peer operation succeeding.
+fn in_class_with_lea(t0: Instant) -> (Client, serde_json::Value) {
+    let lea = json!([{"id": 200, "display": "Léa", "streams": [{"type": "audio", "mid": "0"}]}]);
+    let mut class = config(7);
+    class.audio = true;
+    let mut client = Client::with_config(class, 7, t0);
+    client.peers_answer = true;
+    client.pump(t0, true, &lea);
+    assert_eq!(client.machine.state(), ConnectionState::Connected);
+    assert!(client.peer_ops.iter().any(|op| matches!(op, PeerAction::Subscribe { .. })), "{:?}", client.peer_ops);
+    client.peer_ops.clear();
+    client.events.clear();
+    (client, lea)
+}
+
+fn peer_event(client: &mut Client, now: Instant, role: PeerRole, kind: PeerEventKind, publishers: &serde_json::Value) {
+    client.machine.handle_input(now, Input::Peer(PeerEvent { role, kind }));
+    client.pump(now, true, publishers);
+}
+
+fn lea() -> Participant {
+    Participant { id: ParticipantId(200), name: "Léa".into() }
+}
+
+/// Runs the client on virtual time, 10 ms a step, until `until`.
+fn run_until(client: &mut Client, from: Instant, until: Instant, publishers: &serde_json::Value) {
+    let mut now = from;
+    while now < until {
+        now += Duration::from_millis(10);
+        client.tick(now, true, publishers);
+    }
+}
+
+#[test]
+fn media_that_lost_its_path_gets_ice_restarted_on_the_same_session() {
+    let t0 = Instant::now();
+    let (mut client, lea_list) = in_class_with_lea(t0);
+    let me = client.machine.me().cloned();
+    // The network blinks: both connections hear nothing.
+    let lost = t0 + Duration::from_secs(3);
+    peer_event(&mut client, lost, PeerRole::Publisher, PeerEventKind::Disconnected, &lea_list);
+    peer_event(&mut client, lost, PeerRole::Subscriber(lea()), PeerEventKind::Disconnected, &lea_list);
+    assert_eq!(client.machine.state(), ConnectionState::Connected, "not before it has lasted");
+    run_until(&mut client, lost, lost + ICE_RESTART_AFTER + ICE_RESTART_SPREAD, &lea_list);
+    let restarting: Vec<_> = client.events.iter().filter(|e| matches!(e, ClassEvent::Reconnecting { .. })).collect();
+    assert!(
+        matches!(restarting.as_slice(), [ClassEvent::Reconnecting { level: ReconnectLevel::IceRestart, attempt: 1, .. }]),
+        "one round: {restarting:?}"
+    );
+    assert_eq!(client.machine.state(), ConnectionState::Resuming);
+    // Our publication: a new offer through configure; Léa's: the server's new offer answered.
+    assert!(client.peer_ops.contains(&PeerAction::RestartIce), "{:?}", client.peer_ops);
+    assert!(client.peer_ops.iter().any(|op| matches!(op, PeerAction::AcceptOffer { offer, .. } if offer == "v=0 restart offer")), "{:?}", client.peer_ops);
+    assert!(client.peer_ops.contains(&PeerAction::AcceptAnswer { sdp: "v=0 server answer".into() }), "{:?}", client.peer_ops);
+    assert!(!client.peer_ops.iter().any(|op| matches!(op, PeerAction::Publish { .. } | PeerAction::Subscribe { .. })), "nothing made anew");
+    assert_eq!(client.tried.len(), 1, "the same session: {:?}", client.tried);
+
+    // Both connect again: the class is back, the same participant.
+    let back = lost + Duration::from_millis(1500);
+    peer_event(&mut client, back, PeerRole::Publisher, PeerEventKind::Connected, &lea_list);
+    assert_eq!(client.machine.state(), ConnectionState::Resuming, "one is still without a path");
+    peer_event(&mut client, back, PeerRole::Subscriber(lea()), PeerEventKind::Connected, &lea_list);
+    assert_eq!(client.machine.state(), ConnectionState::Connected);
+    match client.events.last() {
+        Some(ClassEvent::Reconnected { level: ReconnectLevel::IceRestart, after, me: back_as, .. }) => {
+            assert_eq!(*after, Duration::from_millis(1500));
+            assert_eq!(Some(back_as), me.as_ref(), "the same participant");
+        }
+        other => panic!("expected back by ICE restart, got {other:?}"),
+    }
+    // Nothing more is restarted.
+    let ops = client.peer_ops.len();
+    run_until(&mut client, back, back + Duration::from_secs(30), &lea_list);
+    assert_eq!(client.peer_ops.len(), ops, "{:?}", &client.peer_ops[ops..]);
+}
+
+#[test]
+fn a_blip_that_passes_by_itself_restarts_nothing() {
+    let t0 = Instant::now();
+    let (mut client, lea_list) = in_class_with_lea(t0);
+    let lost = t0 + Duration::from_secs(2);
+    peer_event(&mut client, lost, PeerRole::Subscriber(lea()), PeerEventKind::Disconnected, &lea_list);
+    run_until(&mut client, lost, lost + Duration::from_millis(500), &lea_list);
+    peer_event(&mut client, lost + Duration::from_millis(500), PeerRole::Subscriber(lea()), PeerEventKind::Connected, &lea_list);
+    run_until(&mut client, lost + Duration::from_millis(500), lost + Duration::from_secs(10), &lea_list);
+    assert!(client.events.is_empty(), "{:?}", client.events);
+    assert!(client.peer_ops.is_empty(), "{:?}", client.peer_ops);
+}
+
+#[test]
+fn ice_restarts_that_do_not_bring_media_back_give_way_to_a_rejoin() {
+    let t0 = Instant::now();
+    let (mut client, lea_list) = in_class_with_lea(t0);
+    let lost = t0 + Duration::from_secs(2);
+    // Failed at once: no wait for it to come back by itself.
+    peer_event(&mut client, lost, PeerRole::Publisher, PeerEventKind::Failed("ICE failed".into()), &lea_list);
+    assert!(client.machine.poll_timeout().is_some_and(|at| at <= lost), "a round at once");
+    run_until(&mut client, lost, lost + ICE_REPAIR_WINDOW + Duration::from_secs(2), &lea_list);
+    let rounds = client.events.iter().filter(|e| matches!(e, ClassEvent::Reconnecting { level: ReconnectLevel::IceRestart, .. })).count();
+    let restarts = client.peer_ops.iter().filter(|op| **op == PeerAction::RestartIce).count();
+    // Rounds 2 s, 3 s, 4.5 s, then every 5 s apart: six within 20 s.
+    assert!((4..=7).contains(&rounds) && restarts == rounds, "{rounds} rounds, {restarts} restarts: {:?}", client.events);
+    let rejoin = client.events.iter().position(|e| matches!(e, ClassEvent::Reconnecting { level: ReconnectLevel::Rejoin, .. }));
+    assert!(rejoin.is_some(), "then a rejoin: {:?}", client.events);
+    assert_eq!(client.machine.state(), ConnectionState::Connected, "back in class by the rejoin");
+    assert!(client.events.iter().any(|e| matches!(e, ClassEvent::Reconnected { level: ReconnectLevel::Rejoin, .. })), "{:?}", client.events);
 }

@@ -21,6 +21,13 @@ pub enum VideoRoomRequest {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         descriptions: Vec<StreamDescription>,
     },
+    /// Ask the server for a new offer on a subscription with fresh ICE
+    /// credentials (an ICE restart); answer it with [`VideoRoomRequest::Start`].
+    #[serde(rename = "configure")]
+    RestartIce {
+        /// Always true.
+        restart: bool,
+    },
     /// Start receiving, with the SDP answer alongside.
     Start,
     /// Leave the room.
@@ -302,6 +309,8 @@ mod tests {
         };
         let c = serde_json::to_value(share).expect("ser");
         assert_eq!(c, json!({"request":"configure","descriptions":[{"mid":"2","description":"screen share"}]}));
+        let restart = serde_json::to_value(VideoRoomRequest::RestartIce { restart: true }).expect("ser");
+        assert_eq!(restart, json!({"request":"configure","restart":true}));
     }
 
     #[test]

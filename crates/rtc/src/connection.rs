@@ -27,6 +27,18 @@ const NACK_INTERVAL: Duration = Duration::from_millis(40);
 const NACK_TRIES: u16 = 4;
 /// How long to wait for ICE gathering: host candidates only, so it is quick.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Nothing received for this long: ICE is disconnected (webrtc-rs: 5 s). Short,
+/// so that a lost path is noticed and restarted while the class is still
+/// listening; the consent checks every [`ICE_KEEPALIVE`] keep a silent but
+/// healthy connection from looking lost.
+const ICE_DISCONNECTED_AFTER: Duration = Duration::from_secs(2);
+/// Disconnected for this long more: ICE has failed (webrtc-rs: 25 s). The
+/// class machine restarts ICE well before.
+const ICE_FAILED_AFTER: Duration = Duration::from_secs(10);
+/// How often consent is checked on the chosen path (webrtc-rs: 2 s): twice
+/// within [`ICE_DISCONNECTED_AFTER`], so one lost check is not a lost path.
+/// A STUN request a second per connection is little next to the media.
+const ICE_KEEPALIVE: Duration = Duration::from_secs(1);
 
 pub(crate) fn opus_codec() -> RTCRtpCodec {
     RTCRtpCodec {
@@ -51,7 +63,8 @@ pub(crate) fn err(context: &str) -> impl Fn(webrtc::error::Error) -> PeerError +
 pub(crate) struct Handler {
     role: PeerRole,
     events: PeerEvents,
-    gathered: watch::Sender<bool>,
+    /// How many gatherings completed (one per local description).
+    gathered: watch::Sender<u64>,
     pub(crate) state: watch::Sender<RTCPeerConnectionState>,
     tracks: mpsc::UnboundedSender<Arc<dyn TrackRemote>>,
 }
@@ -60,7 +73,7 @@ pub(crate) struct Handler {
 impl PeerConnectionEventHandler for Handler {
     async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
         if state == RTCIceGatheringState::Complete {
-            let _ = self.gathered.send(true);
+            self.gathered.send_modify(|n| *n += 1);
         }
     }
 
@@ -69,6 +82,7 @@ impl PeerConnectionEventHandler for Handler {
         let _ = self.state.send(state);
         let kind = match state {
             RTCPeerConnectionState::Connected => PeerEventKind::Connected,
+            RTCPeerConnectionState::Disconnected => PeerEventKind::Disconnected,
             RTCPeerConnectionState::Failed => PeerEventKind::Failed("the media connection failed (ICE or DTLS)".into()),
             _ => return,
         };
@@ -83,7 +97,7 @@ impl PeerConnectionEventHandler for Handler {
 /// A built connection with the channels its handler feeds.
 pub(crate) struct Built {
     pub(crate) pc: Arc<dyn PeerConnection>,
-    pub(crate) gathered: watch::Receiver<bool>,
+    pub(crate) gathered: watch::Receiver<u64>,
     pub(crate) state: watch::Receiver<RTCPeerConnectionState>,
     pub(crate) tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
 }
@@ -119,13 +133,17 @@ pub(crate) async fn build(config: &RtcConfig, role: PeerRole, events: PeerEvents
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         // Faster checks than the 200 ms default: a late joiner sees video sooner.
         .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(40))
+        .with_ice_timeouts(Some(ICE_DISCONNECTED_AFTER), Some(ICE_FAILED_AFTER), Some(ICE_KEEPALIVE))
+        // An ICE restart gathers on fresh sockets: after a change of network
+        // (Wi-Fi to 4G, a new address) the old ones lead nowhere.
+        .with_discard_local_candidates_during_ice_restart(true)
         .build();
     let bind: Vec<SocketAddr> = if config.ice_addrs.is_empty() {
         vec![SocketAddr::from(([0, 0, 0, 0], 0))]
     } else {
         config.ice_addrs.iter().map(|ip| SocketAddr::new(*ip, 0)).collect()
     };
-    let (gathered_tx, gathered) = watch::channel(false);
+    let (gathered_tx, gathered) = watch::channel(0);
     let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
     let (tracks_tx, tracks) = mpsc::unbounded_channel();
     let handler = Arc::new(Handler { role, events, gathered: gathered_tx, state: state_tx, tracks: tracks_tx });
@@ -142,9 +160,16 @@ pub(crate) async fn build(config: &RtcConfig, role: PeerRole, events: PeerEvents
     Ok(Built { pc: Arc::new(pc), gathered, state, tracks })
 }
 
-/// Waits for ICE gathering, then returns the complete local SDP (no trickle).
-pub(crate) async fn local_sdp(built: &mut Built) -> Result<String, PeerError> {
-    let wait = built.gathered.wait_for(|done| *done);
+/// How many gatherings have completed so far: give it to [`local_sdp`] to
+/// wait for the next one (an ICE restart gathers again).
+pub(crate) fn gatherings(built: &Built) -> u64 {
+    *built.gathered.borrow()
+}
+
+/// Waits until more than `after` gatherings have completed, then returns the
+/// complete local SDP (no trickle).
+pub(crate) async fn local_sdp(built: &mut Built, after: u64) -> Result<String, PeerError> {
+    let wait = built.gathered.wait_for(|done| *done > after);
     if tokio::time::timeout(GATHER_TIMEOUT, wait).await.is_err() {
         return Err(PeerError("no network address could be gathered for media".into()));
     }

@@ -20,7 +20,7 @@ use webrtc::media_stream::MediaStreamTrack;
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState, RTCSessionDescription};
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit, RtpTransceiver};
 
-use crate::connection::{build, err, local_sdp, log_stats, opus_codec, vp8_codec, Built};
+use crate::connection::{build, err, gatherings, local_sdp, log_stats, opus_codec, vp8_codec, Built};
 use crate::keyframe::is_keyframe_request;
 use crate::RtcConfig;
 
@@ -135,7 +135,7 @@ impl MediaPublisher {
         if let Some(source) = media.screen {
             publisher.prepare_screen(source).await?;
         }
-        publisher.offer = publisher.make_offer().await?;
+        publisher.offer = publisher.make_offer(false).await?;
         Ok(publisher)
     }
 
@@ -158,13 +158,23 @@ impl MediaPublisher {
         Ok(())
     }
 
-    async fn make_offer(&mut self) -> Result<String, PeerError> {
+    /// A new offer; with `restart_ice`, with fresh ICE credentials, gathered
+    /// again on fresh sockets.
+    async fn make_offer(&mut self, restart_ice: bool) -> Result<String, PeerError> {
+        // A renegotiation reuses what was gathered; a restart waits for the new gathering.
+        let after = if restart_ice {
+            let before = gatherings(&self.built);
+            self.built.pc.restart_ice().await.map_err(err("restarting ICE"))?;
+            before
+        } else {
+            0
+        };
         let offer = self.built.pc.create_offer(None).await.map_err(err("creating the offer"))?;
         self.built.pc.set_local_description(offer).await.map_err(err("applying the offer"))?;
         if let Some(screen) = self.screen.as_mut() {
             screen.mid = screen.out.transceiver.mid().await.map_err(err("reading the screen share's mid"))?;
         }
-        local_sdp(&mut self.built).await
+        local_sdp(&mut self.built, after).await
     }
 
     fn sharing(&self) -> bool {
@@ -243,7 +253,7 @@ impl Publisher for MediaPublisher {
 
     async fn share_screen(&mut self, source: Box<dyn VideoSource>) -> Result<Renegotiation, PeerError> {
         self.prepare_screen(source).await?;
-        let offer = self.make_offer().await?;
+        let offer = self.make_offer(false).await?;
         Ok(Renegotiation { offer, screen_mid: self.screen_mid() })
     }
 
@@ -257,8 +267,14 @@ impl Publisher for MediaPublisher {
             // Inactive: Janus marks the stream disabled and tells everyone.
             screen.out.transceiver.set_direction(RTCRtpTransceiverDirection::Inactive).await.map_err(err("turning the screen share off"))?;
         }
-        let offer = self.make_offer().await?;
+        let offer = self.make_offer(false).await?;
         Ok(Some(Renegotiation { offer, screen_mid: None }))
+    }
+
+    async fn restart_ice(&mut self) -> Result<Renegotiation, PeerError> {
+        tracing::info!("restarting ICE on our publication");
+        let offer = self.make_offer(true).await?;
+        Ok(Renegotiation { offer, screen_mid: self.screen_mid() })
     }
 
     async fn close(mut self: Box<Self>) {

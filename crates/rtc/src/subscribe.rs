@@ -16,7 +16,7 @@ use rtc::rtp::codec::vp8::Vp8Packet;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::RTCSessionDescription;
 
-use crate::connection::{build, err, local_sdp, log_stats, Built};
+use crate::connection::{build, err, gatherings, local_sdp, log_stats, Built};
 use crate::sequence::SequenceTracker;
 use crate::RtcConfig;
 
@@ -47,12 +47,7 @@ impl MediaSubscriber {
     ) -> Result<(Self, String), PeerError> {
         let role = PeerRole::receiving(from.clone(), feed);
         let mut built = build(config, role.clone(), events.clone()).await?;
-        tracing::trace!(sdp = %offer, "remote SDP");
-        let offer = RTCSessionDescription::offer(offer).map_err(err("reading the server's offer"))?;
-        built.pc.set_remote_description(offer).await.map_err(err("applying the server's offer"))?;
-        let answer = built.pc.create_answer(None).await.map_err(err("creating the answer"))?;
-        built.pc.set_local_description(answer).await.map_err(err("applying the answer"))?;
-        let answer = local_sdp(&mut built).await?;
+        let answer = answer(&mut built, offer).await?;
         let mut tracks = std::mem::replace(&mut built.tracks, tokio::sync::mpsc::unbounded_channel().1);
         tokio::spawn(async move {
             while let Some(track) = tracks.recv().await {
@@ -63,8 +58,25 @@ impl MediaSubscriber {
     }
 }
 
+/// Applies the server's `offer` and returns our answer, once gathered (again,
+/// if the offer restarts ICE).
+async fn answer(built: &mut Built, offer: String) -> Result<String, PeerError> {
+    tracing::trace!(sdp = %offer, "remote SDP");
+    let before = gatherings(built);
+    let offer = RTCSessionDescription::offer(offer).map_err(err("reading the server's offer"))?;
+    built.pc.set_remote_description(offer).await.map_err(err("applying the server's offer"))?;
+    let answer = built.pc.create_answer(None).await.map_err(err("creating the answer"))?;
+    built.pc.set_local_description(answer).await.map_err(err("applying the answer"))?;
+    local_sdp(built, before).await
+}
+
 #[async_trait]
 impl Subscriber for MediaSubscriber {
+    async fn accept_offer(&mut self, offer: String) -> Result<String, PeerError> {
+        tracing::info!(role = ?self.role, "the server restarts ICE on a subscription");
+        answer(&mut self.built, offer).await
+    }
+
     async fn close(self: Box<Self>) {
         log_stats(&self.built.pc, &self.role).await;
         if let Err(e) = self.built.pc.close().await {

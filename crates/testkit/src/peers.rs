@@ -21,6 +21,8 @@ pub struct RecordingPeers {
     pub published: Mutex<Vec<(bool, bool, bool)>>,
     /// The server's answers given to publishers, in order.
     pub answers: Mutex<Vec<String>>,
+    /// ICE restarts: "publisher", or the subscribed participant's name with the server's new offer.
+    pub restarted: Mutex<Vec<String>>,
 }
 
 /// The offer of a [`FakePublisher`].
@@ -58,6 +60,10 @@ impl Publisher for FakePublisher {
         }
         Ok(Some(Renegotiation { offer: "v=0 unshare-offer".into(), screen_mid: None }))
     }
+    async fn restart_ice(&mut self) -> Result<Renegotiation, PeerError> {
+        self.peers.restarted.lock().unwrap().push("publisher".into());
+        Ok(Renegotiation { offer: "v=0 restart-offer".into(), screen_mid: self.screen_mid() })
+    }
     async fn close(self: Box<Self>) {
         self.peers.closed.lock().unwrap().push("publisher".into());
     }
@@ -69,6 +75,10 @@ pub struct FakeSubscriber(pub String, pub Arc<RecordingPeers>);
 
 #[async_trait]
 impl Subscriber for FakeSubscriber {
+    async fn accept_offer(&mut self, offer: String) -> Result<String, PeerError> {
+        self.1.restarted.lock().unwrap().push(format!("{} {offer}", self.0));
+        Ok("v=0 client-restart-answer".into())
+    }
     async fn close(self: Box<Self>) {
         self.1.closed.lock().unwrap().push(self.0.clone());
     }

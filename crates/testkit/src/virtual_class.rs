@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use estrade_core::discovery::{DiscoveryError, ServerDirectory, ServerList};
-use estrade_core::engine::{ClassConfig, ClassMachine, Input, Output, PeerAction};
+use estrade_core::engine::{ClassConfig, ClassMachine, Input, Output, PeerAction, PeerResult};
+use estrade_core::peer::Renegotiation;
 use estrade_core::{ClassEvent, JoinError, JoinOptions};
 use serde_json::{json, Value};
 
@@ -28,6 +29,20 @@ pub fn answer(text: &str, session: u64, publishers: &Value) -> Vec<String> {
             "janus": "event", "sender": msg["handle_id"], "transaction": tx,
             "plugindata": {"plugin": "janus.plugin.videoroom", "data": {"videoroom": "attached", "room": 1234}},
             "jsep": {"type": "offer", "sdp": "v=0 offer"}
+        }),
+        Some("message") if msg["body"]["request"] == "configure" && msg["body"]["restart"] == true => json!({
+            "janus": "event", "sender": msg["handle_id"], "transaction": tx,
+            "plugindata": {"plugin": "janus.plugin.videoroom", "data": {"videoroom": "updated", "room": 1234}},
+            "jsep": {"type": "offer", "sdp": "v=0 restart offer", "restart": true}
+        }),
+        Some("message") if msg["body"]["request"] == "configure" => json!({
+            "janus": "event", "sender": msg["handle_id"], "transaction": tx,
+            "plugindata": {"plugin": "janus.plugin.videoroom", "data": {"videoroom": "event", "configured": "ok"}},
+            "jsep": {"type": "answer", "sdp": "v=0 server answer"}
+        }),
+        Some("message") if msg["body"]["request"] == "start" => json!({
+            "janus": "event", "sender": msg["handle_id"], "transaction": tx,
+            "plugindata": {"plugin": "janus.plugin.videoroom", "data": {"videoroom": "event", "started": "ok"}}
         }),
         Some("message") if msg["body"]["request"] == "leave" => json!({
             "janus": "event", "sender": msg["handle_id"], "transaction": tx,
@@ -87,6 +102,8 @@ pub struct Client {
     pub connects: Vec<Instant>,
     pub events: Vec<ClassEvent>,
     pub peer_ops: Vec<PeerAction>,
+    /// Peer operations succeed at once (otherwise they are only recorded, never answered).
+    pub peers_answer: bool,
     pub finished: bool,
 }
 
@@ -112,6 +129,7 @@ impl Client {
             connects: Vec::new(),
             events: Vec::new(),
             peer_ops: Vec::new(),
+            peers_answer: false,
             finished: false,
         }
     }
@@ -142,7 +160,21 @@ impl Client {
                     }
                 }
                 Output::Event(event) => self.events.push(event),
-                Output::Peer { action, .. } => self.peer_ops.push(action),
+                Output::Peer { op, action } => {
+                    let result = match &action {
+                        _ if !self.peers_answer => None,
+                        PeerAction::Publish { .. } | PeerAction::RestartIce | PeerAction::ShareScreen | PeerAction::StopScreenShare => {
+                            Some(PeerResult::Offer(Renegotiation { offer: "v=0 client offer".into(), screen_mid: None }))
+                        }
+                        PeerAction::Subscribe { .. } | PeerAction::AcceptOffer { .. } => Some(PeerResult::Answer("v=0 client answer".into())),
+                        PeerAction::AcceptAnswer { .. } => Some(PeerResult::Done),
+                        PeerAction::ClosePublisher | PeerAction::CloseSubscription { .. } => None,
+                    };
+                    self.peer_ops.push(action);
+                    if let Some(result) = result {
+                        self.machine.handle_input(now, Input::PeerDone { op, result });
+                    }
+                }
                 Output::Finished => self.finished = true,
                 _ => {}
             }
