@@ -1228,17 +1228,10 @@ impl ClassMachine {
 
     fn sub_joined(&mut self, id: SubscriptionId, event: SessionEvent) {
         let Some(key) = self.sub_key(id) else { return };
-        let offer = match event {
-            SessionEvent::Replied { data, jsep, .. } => match VideoRoomEvent::from_plugin_data(&data) {
-                VideoRoomEvent::Error { code, reason } => {
-                    return self.subscription_failed(key, format!("server refused the subscription: {reason} ({code})"))
-                }
-                _ => match jsep.filter(|j| j.kind == JsepType::Offer) {
-                    Some(offer) => offer.sdp,
-                    None => return self.subscription_failed(key, "the server sent no SDP offer".into()),
-                },
-            },
-            other => return self.subscription_failed(key, describe(&other)),
+        let offer = match server_offer(event, "server refused the subscription") {
+            Ok(Some(offer)) => offer,
+            Ok(None) => return self.subscription_failed(key, "the server sent no SDP offer".into()),
+            Err(reason) => return self.subscription_failed(key, reason),
         };
         let sub = self.subscriptions.get_mut(&key).expect("found above");
         sub.step = SubStep::Answer;
@@ -1512,13 +1505,12 @@ impl ClassMachine {
             return;
         }
         let now = self.now;
-        let phase = Phase::random(&mut self.rng);
-        let repair = self.ice_repair.get_or_insert_with(|| IceRepair {
-            since: now,
-            attempt: 0,
-            next_round: now + ICE_RESTART_AFTER + phase.of(ICE_RESTART_SPREAD),
-            troubled: BTreeSet::new(),
-        });
+        if self.ice_repair.is_none() {
+            let phase = Phase::random(&mut self.rng);
+            let next_round = now + ICE_RESTART_AFTER + phase.of(ICE_RESTART_SPREAD);
+            self.ice_repair = Some(IceRepair { since: now, attempt: 0, next_round, troubled: BTreeSet::new() });
+        }
+        let Some(repair) = self.ice_repair.as_mut() else { return };
         if repair.troubled.insert(connection) {
             info!(?connection, failed, "a media connection lost its path");
         }
@@ -1592,14 +1584,9 @@ impl ClassMachine {
     /// The server's answer to a subscription's ICE restart: its new offer.
     fn sub_restart_offered(&mut self, id: SubscriptionId, event: SessionEvent) {
         let Some(key) = self.sub_key(id) else { return };
-        let offer = match event {
-            SessionEvent::Replied { data, jsep, .. } => match VideoRoomEvent::from_plugin_data(&data) {
-                VideoRoomEvent::Error { code, reason } => {
-                    return self.subscription_failed(key, format!("server refused to restart ICE: {reason} ({code})"))
-                }
-                _ => jsep.filter(|j| j.kind == JsepType::Offer).map(|j| j.sdp),
-            },
-            other => return self.subscription_failed(key, describe(&other)),
+        let offer = match server_offer(event, "server refused to restart ICE") {
+            Ok(offer) => offer,
+            Err(reason) => return self.subscription_failed(key, reason),
         };
         let sub = self.subscriptions.get_mut(&key).expect("found above");
         let Some(offer) = offer else {
@@ -1637,6 +1624,19 @@ fn call_error(error: RequestError) -> JoinError {
     match error {
         RequestError::TimedOut(d) => JoinError::TimedOut(d),
         other => JoinError::Refused { reason: other.to_string() },
+    }
+}
+
+/// The server's SDP offer in its reply to a subscription's request (`None`:
+/// a reply without one); `Err`: why there is no reply to use (a refusal,
+/// `refused` and the server's reason, or a failed request).
+fn server_offer(event: SessionEvent, refused: &str) -> Result<Option<String>, String> {
+    match event {
+        SessionEvent::Replied { data, jsep, .. } => match VideoRoomEvent::from_plugin_data(&data) {
+            VideoRoomEvent::Error { code, reason } => Err(format!("{refused}: {reason} ({code})")),
+            _ => Ok(jsep.filter(|j| j.kind == JsepType::Offer).map(|j| j.sdp)),
+        },
+        other => Err(describe(&other)),
     }
 }
 
